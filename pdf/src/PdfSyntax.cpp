@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "PdfSyntax.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include <zlib.h>
+
+#include "kooperdoc/core/Error.h"
+#include "kooperdoc/core/Utf8.h"
+
+namespace kooperdoc::pdf {
+
+void appendNumber(std::string& out, double value, int decimals) {
+    static constexpr double kScale[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+    const double scale = kScale[decimals];
+    long long scaled = std::llround(value * scale);
+    if (scaled < 0) {
+        out += '-';
+        scaled = -scaled;
+    }
+    const long long whole = scaled / static_cast<long long>(scale);
+    long long fraction = scaled % static_cast<long long>(scale);
+    out += std::to_string(whole);
+    if (fraction != 0) {
+        char digits[16];
+        std::snprintf(digits, sizeof digits, "%0*lld", decimals, fraction);
+        std::string text = digits;
+        while (!text.empty() && text.back() == '0') text.pop_back();
+        out += '.';
+        out += text;
+    }
+}
+
+std::string number(double value, int decimals) {
+    std::string out;
+    appendNumber(out, value, decimals);
+    return out;
+}
+
+std::string textString(std::string_view utf8Text) {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    std::string out = "<FEFF";
+    auto appendUnit = [&out](unsigned unit) {
+        for (int shift = 12; shift >= 0; shift -= 4) out += kDigits[(unit >> shift) & 0xF];
+    };
+    const auto decoded = utf8::tryDecode(utf8Text);
+    if (decoded) {
+        for (char32_t cp : *decoded) {
+            if (cp >= 0x10000) {
+                cp -= 0x10000;
+                appendUnit(0xD800 + (cp >> 10));
+                appendUnit(0xDC00 + (cp & 0x3FF));
+            } else {
+                appendUnit(cp);
+            }
+        }
+    }
+    out += '>';
+    return out;
+}
+
+std::string literalString(std::string_view ascii) {
+    std::string out = "(";
+    for (char c : ascii) {
+        if (c == '(' || c == ')' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += ')';
+    return out;
+}
+
+std::string deflate(std::string_view data, int level) {
+    uLongf size = compressBound(static_cast<uLong>(data.size()));
+    std::string out(size, '\0');
+    if (compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()),
+                  static_cast<uLong>(data.size()), level) != Z_OK) {
+        throw Error(ErrorCode::kInternal, "pdf.deflate", "zlib compression failed");
+    }
+    out.resize(size);
+    return out;
+}
+
+namespace {
+std::tm utc(std::int64_t epochSeconds) {
+    const std::time_t t = static_cast<std::time_t>(epochSeconds);
+    std::tm parts{};
+    gmtime_r(&t, &parts);
+    return parts;
+}
+}  // namespace
+
+std::string pdfDate(std::int64_t epochSeconds) {
+    const auto t = utc(epochSeconds);
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "D:%04d%02d%02d%02d%02d%02d+00'00'", t.tm_year + 1900, t.tm_mon + 1,
+                  t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
+    return buffer;
+}
+
+std::string xmpDate(std::int64_t epochSeconds) {
+    const auto t = utc(epochSeconds);
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d+00:00", t.tm_year + 1900, t.tm_mon + 1,
+                  t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
+    return buffer;
+}
+
+}  // namespace kooperdoc::pdf

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Kooperdoc needs to build, run and test.
+# Idempotent: asks apt only for what is missing, so a prepared machine pays nothing.
+set -euo pipefail
+
+build_runtime=(
+  build-essential cmake pkg-config git
+  libpoco-dev libpodofo-dev libssl-dev openssl libkainjow-mustache-dev
+  libsqlite3-dev libpq-dev libqrencode-dev libargon2-dev zlib1g-dev
+  fonts-dejavu-core icc-profiles-free
+)
+test_tools=(
+  catch2 librapidcheck-dev json-schema-test-suite zbar-tools default-jdk-headless
+  poppler-utils qpdf libnss3-tools
+  default-jre-headless libpdfbox2-java libbcprov-java libbcpkix-java
+  libactivation-java libjaxb-api-java
+  postgresql
+)
+
+want=("${build_runtime[@]}")
+if [[ "${1:-}" == "--with-tests" ]]; then want+=("${test_tools[@]}"); fi
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]} == 0)); then exit 0; fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""; if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
