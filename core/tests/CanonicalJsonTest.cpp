@@ -29,8 +29,9 @@ TEST_CASE("canonical JSON writes numbers in their shortest exact form", "[canoni
 }
 
 TEST_CASE("canonical JSON orders keys by UTF-16 code units", "[canonical]") {
-    // U+FF61 sorts after U+1F600 in UTF-8 byte order... and before it in UTF-16 (RFC 8785).
-    CHECK(canonicalJson(parseJson(u8R"({"😀":1,"｡":2})")) == u8R"({"｡":2,"😀":1})");
+    // In UTF-8 byte order U+FF61 (EF BD A1) comes before U+1F600 (F0 9F 98 80); in UTF-16 the
+    // emoji's surrogate D83D comes before FF61, and RFC 8785 sorts by UTF-16.
+    CHECK(canonicalJson(parseJson(u8R"({"｡":2,"😀":1})")) == u8R"({"😀":1,"｡":2})");
 }
 
 TEST_CASE("parseJson rejects malformed text and duplicate keys", "[canonical]") {

@@ -67,8 +67,23 @@ struct Word {
     FontStyle style = FontStyle::kRegular;
     double width = 0;
     bool spaceBefore = false;
+    bool gluedToPrevious = false;  ///< no line break allowed before it (a style change mid-word)
     bool breakAfter = false;
 };
+
+bool isBreakableDash(char32_t c) { return c == U'-' || c == U'\u2013' || c == U'\u2014' || c == U'/'; }
+
+bool isLetter(char32_t c) {
+    return (c >= U'A' && c <= U'Z') || (c >= U'a' && c <= U'z') || (c >= 0xC0 && c < 0x2000 && c != 0xD7 && c != 0xF7);
+}
+
+/// A line may break after an en or em dash, and after '-' or '/' between letters
+/// ("Psychologiczno-|Pedagogiczna", "termin/|czas"), but not inside "00-001" or "1/2".
+bool mayBreakAfter(const std::u32string& word, char32_t next) {
+    const char32_t dash = word.back();
+    if (dash == U'\u2013' || dash == U'\u2014') return true;
+    return word.size() > 1 && isLetter(word[word.size() - 2]) && isLetter(next);
+}
 
 std::vector<Word> toWords(const std::vector<doc::Span>& spans, double size) {
     std::vector<Word> words;
@@ -77,20 +92,36 @@ std::vector<Word> toWords(const std::vector<doc::Span>& spans, double size) {
         const auto style = span.bold ? FontStyle::kBold : FontStyle::kRegular;
         const auto decoded = utf8::tryDecode(span.text).value_or(std::u32string());
         bool inWord = false;
+        bool pendingGlue = false;
         for (char32_t c : decoded) {
             if (c == U' ' || c == U'\t') {
                 pendingSpace = true;
                 inWord = false;
                 continue;
             }
+            // A no-break space is drawn as a plain space (so text extraction reads naturally) but
+            // glues the words on either side.
+            if (c == U'\u00A0') {
+                pendingSpace = true;
+                pendingGlue = true;
+                inWord = false;
+                continue;
+            }
             if (!inWord) {
+                const bool continuesWord = !pendingSpace && !words.empty() && !words.back().breakAfter &&
+                                           !words.back().text.empty() &&
+                                           !(isBreakableDash(words.back().text.back()) && mayBreakAfter(words.back().text, c));
                 words.push_back({});
                 words.back().style = style;
                 words.back().spaceBefore = pendingSpace && words.size() > 1 && !words[words.size() - 2].breakAfter;
+                words.back().gluedToPrevious = continuesWord || (pendingGlue && words.size() > 1);
                 pendingSpace = false;
+                pendingGlue = false;
                 inWord = true;
             }
             words.back().text += c;
+            // A line may break after a hyphen or dash inside a word ("Psychologiczno-|Pedagogiczna").
+            if (isBreakableDash(c) && words.back().text.size() > 1) inWord = false;
         }
         if (span.lineBreak) {
             if (words.empty() || words.back().breakAfter) {
@@ -196,14 +227,24 @@ TextResult layoutText(const std::vector<doc::Span>& spans, double x, double widt
         result.lines.push_back(std::move(line));
     };
 
+    // The width of the unbreakable run starting at word i (words glued by a style change).
+    auto unitWidth = [&](std::size_t i) {
+        double w = words[i].width;
+        for (std::size_t j = i + 1; j < words.size() && words[j].gluedToPrevious && !words[j - 1].breakAfter; ++j) {
+            w += words[j].width + (words[j].spaceBefore ? spaceWidth(words[j].style) : 0);
+        }
+        return w;
+    };
+
     std::size_t lineStart = 0;
     double lineWidth = 0;
     for (std::size_t i = 0; i < words.size(); ++i) {
         const double gap = (i > lineStart && words[i].spaceBefore) ? spaceWidth(words[i].style) : 0;
-        if (i > lineStart && lineWidth + gap + words[i].width > width + 1e-6) {
+        if (i > lineStart && !words[i].gluedToPrevious && lineWidth + gap + unitWidth(i) > width + 1e-6) {
             emitLine(lineStart, i, false);
             lineStart = i;
             lineWidth = words[i].width;
+
         } else {
             lineWidth += gap + words[i].width;
         }
@@ -300,9 +341,10 @@ private:
         case Kind::kList: addList(flow, block, x, width); break;
         case Kind::kTable: addTable(flow, block, x, width); break;
         case Kind::kCheckbox: {
-            std::vector<doc::Span> spans{{block.checked ? "\xE2\x98\x92 " : "\xE2\x98\x90 ", false, false}};
+            // A no-break space keeps the box with its label.
+            std::vector<doc::Span> spans{{block.checked ? "\xE2\x98\x92\xC2\xA0" : "\xE2\x98\x90\xC2\xA0", false, false}};
             spans.insert(spans.end(), block.spans.begin(), block.spans.end());
-            addText(flow, spans, x, width, kBodySize, doc::Align::kLeft);
+            addText(flow, spans, x, width, block.small ? kSmallSize : kBodySize, doc::Align::kLeft);
             flow.push_back(spacer(2));
             break;
         }
@@ -310,10 +352,12 @@ private:
             std::vector<doc::Span> spans;
             for (std::size_t i = 0; i < block.options.size(); ++i) {
                 const bool chosen = block.options[i] == block.selected;
-                spans.push_back({std::string(i > 0 ? "  " : "") + (chosen ? "\xE2\x98\x92 " : "\xE2\x98\x90 "), false, false});
+                // No-break spaces keep each box with the first word of its option.
+                spans.push_back({std::string(i > 0 ? "  " : "") + (chosen ? "\xE2\x98\x92\xC2\xA0" : "\xE2\x98\x90\xC2\xA0"),
+                                 false, false});
                 spans.push_back({block.options[i], chosen, false});
             }
-            addText(flow, spans, x, width, kBodySize, doc::Align::kLeft);
+            addText(flow, spans, x, width, block.small ? kSmallSize : kBodySize, doc::Align::kLeft);
             flow.push_back(spacer(2));
             break;
         }
@@ -328,6 +372,15 @@ private:
         }
         case Kind::kSection: addBlocks(flow, block.children, x, width); break;
         case Kind::kUnknown: break;
+        }
+    }
+
+    static void makeSmall(doc::Blocks& blocks, bool bold) {
+        for (auto& b : blocks) {
+            b.small = true;
+            if (bold) for (auto& span : b.spans) span.bold = true;
+            makeSmall(b.children, bold);
+            for (auto& item : b.items) makeSmall(item, bold);
         }
     }
 
@@ -347,7 +400,7 @@ private:
                 spans.push_back(std::move(s));
             }
         }
-        auto text = layoutText(spans, x, width, kBodySize, doc::Align::kLeft);
+        auto text = layoutText(spans, x, width, block.small ? kSmallSize : kBodySize, doc::Align::kLeft);
         if (empty) {
             auto& last = text.lines.back();
             const double startX = text.lastLineEnd + 4;
@@ -404,12 +457,7 @@ private:
                 item.cellX.push_back(cellX);
                 item.cellWidth.push_back(cellWidth);
                 doc::Blocks content = cell.content;
-                for (auto& b : content) {
-                    if (b.kind == doc::Block::Kind::kParagraph) {
-                        b.small = b.small || true;  // tables use the small size to fit the columns
-                        if (row.header) for (auto& s : b.spans) s.bold = true;
-                    }
-                }
+                makeSmall(content, row.header);  // tables use the small size to fit the columns
                 item.cells.push_back(fragments(content, cellX + kCellPadX, cellWidth - 2 * kCellPadX));
             }
             flow.push_back(std::move(item));

@@ -93,7 +93,7 @@ std::tm utc(std::int64_t epochSeconds) {
 
 std::string pdfDate(std::int64_t epochSeconds) {
     const auto t = utc(epochSeconds);
-    char buffer[40];
+    char buffer[96];
     std::snprintf(buffer, sizeof buffer, "D:%04d%02d%02d%02d%02d%02d+00'00'", t.tm_year + 1900, t.tm_mon + 1,
                   t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
     return buffer;
@@ -101,7 +101,7 @@ std::string pdfDate(std::int64_t epochSeconds) {
 
 std::string xmpDate(std::int64_t epochSeconds) {
     const auto t = utc(epochSeconds);
-    char buffer[40];
+    char buffer[96];
     std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d+00:00", t.tm_year + 1900, t.tm_mon + 1,
                   t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
     return buffer;

@@ -38,6 +38,14 @@ constexpr int kBoldFont = kRegularFont + EmbeddedFont::kObjectCount;
 constexpr int kFirstPage = kBoldFont + EmbeddedFont::kObjectCount;
 
 /// Objects every document shares, serialised once: the ICC profile and both fonts.
+const std::string& sharedObjects();
+
+/// SHA-256 of sharedObjects(), so a document's /ID covers them without rehashing 100 kB.
+const Sha256& sharedObjectsDigest() {
+    static const Sha256 digest = sha256(sharedObjects());
+    return digest;
+}
+
 const std::string& sharedObjects() {
     static const std::string objects = [] {
         std::ifstream in(KOOPERDOC_ICC_PROFILE, std::ios::binary);
@@ -274,7 +282,9 @@ std::string footerOperators(const doc::Provenance& p, int pageNumber, int pageCo
 
 class ObjectWriter {
 public:
-    explicit ObjectWriter(std::size_t objectCount) : offsets_(objectCount + 1, 0) { out_.reserve(96 * 1024); }
+    explicit ObjectWriter(std::size_t objectCount) : offsets_(objectCount + 1, 0) {
+        out_.reserve(sharedObjects().size() + 16 * 1024 * objectCount);
+    }
 
     std::string& out() { return out_; }
 
@@ -299,6 +309,13 @@ public:
         end();
     }
 
+    /// Appends the shared objects, recording their offsets.
+    void shared() {
+        sharedBegin_ = out_.size();
+        raw(sharedObjects());
+        sharedEnd_ = out_.size();
+    }
+
     /// Records the offsets of objects appended as ready-made bytes.
     void raw(const std::string& bytes) {
         std::size_t pos = 0;
@@ -315,7 +332,13 @@ public:
     void finish() {
         // The file identifier is a digest of the content, as qpdf's deterministic /ID: the
         // same document always gets the same identifier, different documents never share one.
-        const auto id = toHex(sha256(out_).data(), 16);
+        const std::string_view all(out_);
+        const auto& shared = sharedObjectsDigest();
+        const auto id = toHex(sha256(std::string(all.substr(0, sharedBegin_)) +
+                                     std::string(reinterpret_cast<const char*>(shared.data()), shared.size()) +
+                                     std::string(all.substr(sharedEnd_)))
+                                  .data(),
+                              16);
         const auto xref = out_.size();
         out_ += "xref\n0 " + std::to_string(offsets_.size()) + "\n0000000000 65535 f \n";
         char entry[24];
@@ -331,6 +354,7 @@ public:
 private:
     std::string out_;
     std::vector<std::size_t> offsets_;
+    std::size_t sharedBegin_ = 0, sharedEnd_ = 0;
 };
 
 }  // namespace
@@ -363,7 +387,7 @@ RenderedPdf renderPdf(const doc::Document& document, const RenderSettings& setti
     }
     w.object(kInfo, info + " >>");
     w.stream(kMetadata, "/Type /Metadata /Subtype /XML", xmpPacket(document, settings.conformance));
-    w.raw(sharedObjects());
+    w.shared();
 
     std::string qrText = "KOOPERDOC:" + p.documentId + ":";
     for (char c : p.inputSha256) qrText += static_cast<char>(c >= 'a' && c <= 'f' ? c - 32 : c);
@@ -379,7 +403,8 @@ RenderedPdf renderPdf(const doc::Document& document, const RenderSettings& setti
                                  " 0 R >>");
         const auto content = pageContent(layout.pages[static_cast<std::size_t>(i)],
                                          footerOperators(p, i + 1, pageCount, qr));
-        w.stream(pageObject + 1, "/Filter /FlateDecode", deflate(content, 6));
+        // Level 1: page content is small beside the fonts, and the faster level halves render time.
+        w.stream(pageObject + 1, "/Filter /FlateDecode", deflate(content, 1));
     }
     w.finish();
 

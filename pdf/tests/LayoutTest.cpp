@@ -174,3 +174,19 @@ TEST_CASE("rendering is deterministic and the file identifier follows the conten
     REQUIRE(std::regex_search(b, mb, id));
     CHECK(ma[1] != mb[1]);
 }
+
+TEST_CASE("a no-break space never ends a line and prints as a plain space", "[layout]") {
+    auto d = baseDocument();
+    std::string text;
+    for (int i = 0; i < 120; ++i) text += "słowo\xC2\xA0" + std::to_string(i) + " ";
+    d.blocks.push_back(paragraph(text));
+    const auto file = writePdf("nbsp", pdf::renderPdf(d).bytes);
+    const auto extracted = runCommand("pdftotext " + quote(file) + " -").output;
+    for (int i = 0; i < 120; ++i) {
+        const bool together = extracted.find("słowo " + std::to_string(i) + " ") != std::string::npos ||
+                              extracted.find("słowo " + std::to_string(i) + "\n") != std::string::npos;
+        CHECK(together);
+    }
+    CHECK(extracted.find("\xC2\xA0") == std::string::npos);
+    CHECK_FALSE(std::regex_search(extracted, std::regex("słowo\\n")));
+}

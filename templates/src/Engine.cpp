@@ -2,6 +2,8 @@
 #include "kooperdoc/templates/Engine.h"
 
 #include <cstdio>
+#include <map>
+#include <memory>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -180,12 +182,28 @@ std::vector<Violation> validateInput(const Template& tmpl, const Poco::Dynamic::
     return violations;
 }
 
-std::string expandMarkup(const Template& tmpl, const Poco::Dynamic::Var& input, const TenantProfile& tenant) {
-    mustache::mustache compiled{tmpl.body()};
-    if (!compiled.is_valid()) {
-        throw Error(ErrorCode::kInternal, "template.mustache",
-                    tmpl.metadata().id + "/body.mustache: " + compiled.error_message());
+namespace {
+
+/// kainjow's render() mutates the template object, so each thread keeps its own compiled copy,
+/// keyed by the template's content hash (never by address: catalogs may come and go).
+mustache::mustache& compiledBody(const Template& tmpl) {
+    thread_local std::map<std::string, std::unique_ptr<mustache::mustache>> cache;
+    auto& slot = cache[tmpl.sha256()];
+    if (!slot) {
+        slot = std::make_unique<mustache::mustache>(tmpl.body());
+        if (!slot->is_valid()) {
+            const auto message = slot->error_message();
+            slot.reset();
+            throw Error(ErrorCode::kInternal, "template.mustache", tmpl.metadata().id + "/body.mustache: " + message);
+        }
     }
+    return *slot;
+}
+
+}  // namespace
+
+std::string expandMarkup(const Template& tmpl, const Poco::Dynamic::Var& input, const TenantProfile& tenant) {
+    auto& compiled = compiledBody(tmpl);
     auto markup = compiled.render(buildContext(tmpl, input, tenant));
     if (!compiled.is_valid()) {
         throw Error(ErrorCode::kInternal, "template.mustache",

@@ -19,7 +19,7 @@ struct Node {
     std::map<std::string, std::string> attributes;
     std::vector<Node> children;
     std::string text;
-    int line = 0;
+    std::size_t offset = 0;  ///< where the element starts, for error messages
 };
 
 /// A strict reader for the XML subset our markup uses: elements, attributes, text, the five
@@ -51,11 +51,6 @@ private:
 
     bool startsWith(std::string_view s) const { return in_.substr(pos_, s.size()) == s; }
 
-    int currentLine() const {
-        int line = 1;
-        for (std::size_t i = 0; i < pos_; ++i) line += in_[i] == '\n';
-        return line;
-    }
 
     void skipComment() {
         const auto end = in_.find("-->", pos_ + 4);
@@ -127,7 +122,7 @@ private:
     Node readElement(int depth) {
         if (depth > 64) fail("elements nested too deeply");
         Node node;
-        node.line = currentLine();
+        node.offset = pos_;
         ++pos_;  // '<'
         node.name = readName();
         for (;;) {
@@ -184,10 +179,15 @@ private:
     std::size_t pos_ = 0;
 };
 
+/// The markup being converted, so that errors can name a line without every element paying
+/// for counting lines.
+thread_local std::string_view currentMarkup;
+
 [[noreturn]] void invalid(const Node& node, const std::string& what) {
+    int line = 1;
+    for (std::size_t i = 0; i < node.offset && i < currentMarkup.size(); ++i) line += currentMarkup[i] == '\n';
     throw Error(ErrorCode::kInternal, "template.markup",
-                "markup error at line " + std::to_string(node.line) + " in <" + node.name +
-                    ">: " + what);
+                "markup error at line " + std::to_string(line) + " in <" + node.name + ">: " + what);
 }
 
 void checkAttributes(const Node& node, std::initializer_list<const char*> allowed) {
@@ -523,6 +523,7 @@ void checkUniqueFields(const doc::Blocks& blocks, std::set<std::string>& seen) {
 }  // namespace
 
 doc::Blocks parseMarkup(std::string_view markup) {
+    currentMarkup = markup;
     XmlReader reader(markup);
     const Node root = reader.readDocument();
     if (root.name != "doc") invalid(root, "the root element must be <doc>");

@@ -162,7 +162,7 @@ TEST_CASE("hostile input values appear literally in the PDF", "[cli][security]")
         REQUIRE(renderCli(id, sourceDir() + "/templates/catalog/" + id + "/samples/sample.json", dir + "/orig.pdf")
                     .exitCode == 0);
         const auto originalText = foldWhitespace(pdfText(dir + "/orig.pdf"));
-        const auto object = sample.extract<Poco::JSON::Object::Ptr>();
+        Poco::JSON::Object::Ptr object = sample.extract<Poco::JSON::Object::Ptr>();
         for (const auto& [key, value] : *object) {
             // A top-level string the sample prints verbatim and that accepts free text.
             if (!value.isString()) continue;
