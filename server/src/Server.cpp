@@ -193,8 +193,9 @@ protected:
         params->setMaxThreads(16);
         Poco::Net::HTTPServer server(new HandlerFactory, socket, params);
         server.start();
-        std::cout << "kooperdoc: listening on http://" << (bind == "0.0.0.0" ? "localhost" : bind) << ":" << port
-                  << std::endl;
+        // Port 0 lets the system choose; print the real one so scripts and tests can find it.
+        std::cout << "kooperdoc: listening on http://" << (bind == "0.0.0.0" ? "localhost" : bind) << ":"
+                  << socket.address().port() << std::endl;
         waitForTerminationRequest();
         server.stopAll(false);  // stop accepting; in-flight requests finish
         return EXIT_OK;
