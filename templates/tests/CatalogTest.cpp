@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <regex>
 #include <set>
 
@@ -15,6 +17,7 @@
 #include "kooperdoc/templates/Catalog.h"
 #include "kooperdoc/templates/Engine.h"
 #include "kooperdoc/templates/TenantProfiles.h"
+#include "TestPaths.h"
 
 using namespace kooperdoc;
 using templates::Catalog;
@@ -257,4 +260,14 @@ TEST_CASE("enum codes branch with _is, and free text does not", "[engine]") {
     CHECK(render(R"({"subject_type":"family"})") == "rodzinie||");
     CHECK(render(R"({"subject_type":"person","note":"ok"})") == "osobie|code|");
     CHECK(render(R"({"subject_type":"person","note":"Wolny tekst"})") == "osobie||");
+}
+
+TEST_CASE("docs/templates.md lists every template at its current version", "[catalog][docs]") {
+    std::ifstream in(testing::sourceDir() + "/docs/templates.md");
+    REQUIRE(in);
+    const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto* tmpl : Catalog::builtIn().list()) {
+        INFO("run scripts/catalog-doc.py after changing " << tmpl->metadata().id);
+        CHECK(page.find("| `" + tmpl->metadata().id + "` | " + tmpl->metadata().version + " |") != std::string::npos);
+    }
 }
