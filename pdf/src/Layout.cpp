@@ -237,10 +237,16 @@ TextResult layoutText(const std::vector<doc::Span>& spans, double x, double widt
     };
 
     std::size_t lineStart = 0;
+    std::size_t unitStart = 0;
     double lineWidth = 0;
     for (std::size_t i = 0; i < words.size(); ++i) {
+        if (!words[i].gluedToPrevious) unitStart = i;
         const double gap = (i > lineStart && words[i].spaceBefore) ? spaceWidth(words[i].style) : 0;
-        if (i > lineStart && !words[i].gluedToPrevious && lineWidth + gap + unitWidth(i) > width + 1e-6) {
+        // Glue holds unless the glued run cannot fit on any line ("sp2-janow.example.pl" in a
+        // narrow cell): then it breaks wherever it must.
+        const bool mayBreak = !words[i].gluedToPrevious || unitWidth(unitStart) > width;
+        const double needed = words[i].gluedToPrevious ? words[i].width : unitWidth(i);
+        if (i > lineStart && mayBreak && lineWidth + gap + needed > width + 1e-6) {
             emitLine(lineStart, i, false);
             lineStart = i;
             lineWidth = words[i].width;
@@ -516,7 +522,16 @@ private:
                 row.append(slotFragment, 0);
                 row.height = std::max(row.height, y + 4);
             }
-            row.keepWithNext = false;
+            if (start == 0) {
+                // What introduces the signatures (a place and date, "Podpisy:") stays with them.
+                for (auto it = flow.rbegin(); it != flow.rend(); ++it) {
+                    auto* f = std::get_if<Fragment>(&*it);
+                    if (f == nullptr || f->pageBreak) break;
+                    if (f->collapsible) continue;
+                    f->keepWithNext = true;
+                    break;
+                }
+            }
             flow.push_back(spacer(4));
             flow.push_back(std::move(row));
         }

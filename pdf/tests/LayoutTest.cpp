@@ -190,3 +190,22 @@ TEST_CASE("a no-break space never ends a line and prints as a plain space", "[la
     CHECK(extracted.find("\xC2\xA0") == std::string::npos);
     CHECK_FALSE(std::regex_search(extracted, std::regex("słowo\\n")));
 }
+
+TEST_CASE("a run that may not break is broken anyway when no line could hold it", "[layout]") {
+    auto d = baseDocument();
+    doc::Block table;
+    table.kind = doc::Block::Kind::kTable;
+    table.columnPercents = {15, 85};
+    doc::TableRow row;
+    row.cells = {cell("pedagog@sp2-janow.example.pl-00-001-22-333-4444-55555"), cell("x")};
+    table.rows.push_back(row);
+    d.blocks.push_back(table);
+    const auto file = writePdf("glue", pdf::renderPdf(d).bytes);
+    const auto bbox = runCommand("pdftotext -bbox " + quote(file) + " -").output;
+    const std::regex word("xMax=\"([0-9.]+)\"[^>]*>([^<]*)</word>");
+    for (auto it = std::sregex_iterator(bbox.begin(), bbox.end(), word); it != std::sregex_iterator(); ++it) {
+        if ((*it)[2].str().find("pedagog") != std::string::npos || (*it)[2].str().find("555") != std::string::npos) {
+            CHECK(std::stod((*it)[1]) < 56.7 + 0.15 * (538.6 - 56.7) + 1);  // inside the first column
+        }
+    }
+}
