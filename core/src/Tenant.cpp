@@ -5,6 +5,6 @@ namespace kooperdoc {
 
 const char* const TenantProfile::kFieldNames[] = {
     "name", "short_name", "kind", "address", "city", "nip", "regon",
-    "dpo_email", "withdrawal_address", "archival_period"};
+    "email", "dpo_email", "withdrawal_address", "archival_period"};
 
 }  // namespace kooperdoc

@@ -203,7 +203,12 @@ TextResult layoutText(const std::vector<doc::Span>& spans, double x, double widt
         double extra = 0;
         if (align == doc::Align::kCenter) start = x + (width - natural) / 2;
         else if (align == doc::Align::kRight) start = x + width - natural;
-        else if (align == doc::Align::kJustify && !lastOfParagraph && spaces > 0) extra = (width - natural) / spaces;
+        else if (align == doc::Align::kJustify && !lastOfParagraph && spaces > 0) {
+            extra = (width - natural) / spaces;
+            // A line of a few long words would open gaps that readers (and pdftotext) take for
+            // columns; such a line stays ragged, as in good typesetting.
+            if (extra > 2.5 * spaceWidth(FontStyle::kRegular)) extra = 0;
+        }
         double cursor = start;
         GlyphRun* run = nullptr;
         for (std::size_t i = begin; i < end; ++i) {
@@ -367,7 +372,7 @@ private:
             flow.push_back(spacer(2));
             break;
         }
-        case Kind::kScale: addScale(flow, block, x); break;
+        case Kind::kScale: addScale(flow, block, x, width); break;
         case Kind::kSignatures: addSignatures(flow, block, x, width); break;
         case Kind::kSpace: flow.push_back(spacer(block.millimetres * kMm)); break;
         case Kind::kPageBreak: {
@@ -471,10 +476,13 @@ private:
         flow.push_back(spacer(6));
     }
 
-    void addScale(Flow& flow, const doc::Block& block, double x) {
+    void addScale(Flow& flow, const doc::Block& block, double x, double width) {
         Fragment f;
-        const double boxWidth = 7 * kMm;
-        const double boxHeight = 6.5 * kMm;
+        const int steps = block.scaleMax - block.scaleMin + 1;
+        // Seven millimetres a box, narrower when the column is narrow.
+        const double boxWidth = std::min(7 * kMm, width / steps);
+        const double boxHeight = std::min(6.5 * kMm, boxWidth * 1.1 + 2);
+        const double size = std::min(block.small ? kSmallSize : kBodySize, boxWidth * 0.55);
         f.height = boxHeight + 4;
         for (int value = block.scaleMin; value <= block.scaleMax; ++value) {
             const double bx = x + (value - block.scaleMin) * boxWidth;
@@ -482,9 +490,8 @@ private:
             f.boxes.push_back({bx, 0, boxWidth, boxHeight, chosen ? 0.78 : -1, chosen ? 1.2 : 0.5});
             const auto text = utf8::tryDecode(std::to_string(value)).value_or(std::u32string());
             const auto style = chosen ? FontStyle::kBold : FontStyle::kRegular;
-            const double textWidth = EmbeddedFont::get(style).width(text, kBodySize);
-            f.runs.push_back({bx + (boxWidth - textWidth) / 2, boxHeight / 2 + kBodySize * 0.35, style, kBodySize,
-                              text, 0});
+            const double textWidth = EmbeddedFont::get(style).width(text, size);
+            f.runs.push_back({bx + (boxWidth - textWidth) / 2, boxHeight / 2 + size * 0.35, style, size, text, 0});
         }
         flow.push_back(std::move(f));
         flow.push_back(spacer(3));
@@ -613,10 +620,9 @@ private:
             return;
         }
         if (f.collapsible) {
-            if (!empty_) {
-                if (f.height > available()) newPage();
-                else put(f);
-            }
+            // Spacing never starts a page of its own: at the bottom it just fills what is left,
+            // and the next real content decides whether a new page is needed.
+            if (!empty_) y_ = std::min(y_ + f.height, G::kContentBottom);
             return;
         }
         const double needed = keptHeight(flow, i);

@@ -43,6 +43,7 @@ TenantProfile exampleTenant() {
         {"city", "Przykładowo"},
         {"nip", "5261040828"},
         {"regon", "123456785"},
+        {"email", "sekretariat@gops.przykladowo.example"},
         {"dpo_email", "iod@gops.przykladowo.example"},
         {"withdrawal_address", "GOPS w Przykładowie, ul. Przykładowa 1, 00-001 Przykładowo, pokój 12"},
         {"archival_period", "10 lat, licząc od 1 stycznia roku następującego po zakończeniu współpracy"},

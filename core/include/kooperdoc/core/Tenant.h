@@ -12,11 +12,11 @@ namespace kooperdoc {
 struct TenantProfile {
     std::string id;
     std::map<std::string, std::string> fields;  ///< name, short_name, kind, address, city, nip,
-                                                ///< regon, dpo_email, withdrawal_address,
+                                                ///< regon, email, dpo_email, withdrawal_address,
                                                 ///< archival_period
 
     static const char* const kFieldNames[];
-    static constexpr std::size_t kFieldCount = 10;
+    static constexpr std::size_t kFieldCount = 11;
 };
 
 }  // namespace kooperdoc
