@@ -344,10 +344,14 @@ private:
             addText(flow, bolded(block.spans), x, width, kHeadingSize, block.align, true);
             flow.push_back(spacer(3));
             break;
-        case Kind::kParagraph:
-            addText(flow, block.spans, x, width, block.small ? kSmallSize : kBodySize, block.align);
+        case Kind::kParagraph: {
+            // A paragraph set wholly in bold is a heading in all but name: keep it with what follows.
+            bool allBold = !block.spans.empty();
+            for (const auto& span : block.spans) allBold = allBold && (span.bold || span.text.empty());
+            addText(flow, block.spans, x, width, block.small ? kSmallSize : kBodySize, block.align, allBold);
             flow.push_back(spacer(kParagraphGap));
             break;
+        }
         case Kind::kField: addField(flow, block, x, width); break;
         case Kind::kList: addList(flow, block, x, width); break;
         case Kind::kTable: addTable(flow, block, x, width); break;
