@@ -104,14 +104,20 @@ double EmbeddedFont::width(std::u32string_view text, double size) const {
     return total * size / 1000.0;
 }
 
-void EmbeddedFont::appendHex(std::string& out, std::u32string_view text) const {
-    static constexpr char kDigits[] = "0123456789ABCDEF";
+void EmbeddedFont::appendCodes(std::string& out, std::u32string_view text) const {
     for (char32_t cp : text) {
         const unsigned gid = glyph(cp);
-        out += kDigits[(gid >> 12) & 0xF];
-        out += kDigits[(gid >> 8) & 0xF];
-        out += kDigits[(gid >> 4) & 0xF];
-        out += kDigits[gid & 0xF];
+        for (const unsigned byte : {gid >> 8, gid & 0xFFu}) {
+            const char c = static_cast<char>(byte);
+            if (c == '(' || c == ')' || c == '\\') {
+                out += '\\';
+                out += c;
+            } else if (c == '\r') {
+                out += "\\r";  // a bare CR would be read as an end of line
+            } else {
+                out += c;
+            }
+        }
     }
 }
 

@@ -24,12 +24,16 @@ void appendNumber(std::string& out, double value, int decimals) {
     long long fraction = scaled % static_cast<long long>(scale);
     out += std::to_string(whole);
     if (fraction != 0) {
+        // Hand-rolled: snprintf was a visible share of render time.
         char digits[16];
-        std::snprintf(digits, sizeof digits, "%0*lld", decimals, fraction);
-        std::string text = digits;
-        while (!text.empty() && text.back() == '0') text.pop_back();
+        for (int i = decimals - 1; i >= 0; --i) {
+            digits[i] = static_cast<char>('0' + fraction % 10);
+            fraction /= 10;
+        }
+        int length = decimals;
+        while (length > 0 && digits[length - 1] == '0') --length;
         out += '.';
-        out += text;
+        out.append(digits, static_cast<std::size_t>(length));
     }
 }
 

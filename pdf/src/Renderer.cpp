@@ -188,27 +188,27 @@ void appendRun(std::string& ops, const GlyphRun& run) {
     appendNumber(ops, G::kHeight - run.baseline);
     ops += " Td ";
     if (run.extraPerSpace <= 0) {
-        ops += '<';
-        font.appendHex(ops, run.text);
-        ops += "> Tj ET\n";
+        ops += '(';
+        font.appendCodes(ops, run.text);
+        ops += ") Tj ET\n";
         return;
     }
     // Word spacing (Tw) does not apply to two-byte codes, so justification moves each word
     // with a TJ adjustment after every space.
     const double adjust = -run.extraPerSpace * 1000.0 / run.size;
-    ops += "[<";
+    ops += "[(";
     std::size_t start = 0;
     for (std::size_t i = 0; i < run.text.size(); ++i) {
         if (run.text[i] == U' ') {
-            font.appendHex(ops, std::u32string_view(run.text).substr(start, i + 1 - start));
-            ops += "> ";
+            font.appendCodes(ops, std::u32string_view(run.text).substr(start, i + 1 - start));
+            ops += ") ";
             appendNumber(ops, adjust);
-            ops += " <";
+            ops += " (";
             start = i + 1;
         }
     }
-    font.appendHex(ops, std::u32string_view(run.text).substr(start));
-    ops += ">] TJ ET\n";
+    font.appendCodes(ops, std::u32string_view(run.text).substr(start));
+    ops += ")] TJ ET\n";
 }
 
 std::string pageContent(const LaidOutPage& page, const std::string& footer) {
