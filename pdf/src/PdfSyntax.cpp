@@ -37,6 +37,13 @@ void appendNumber(std::string& out, double value, int decimals) {
     }
 }
 
+void appendNumbers(std::string& out, std::initializer_list<double> values) {
+    for (double value : values) {
+        appendNumber(out, value);
+        out += ' ';
+    }
+}
+
 std::string number(double value, int decimals) {
     std::string out;
     appendNumber(out, value, decimals);

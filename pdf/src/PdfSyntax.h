@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,9 @@ namespace kooperdoc::pdf {
 /// trailing zeros dropped ("12.5", "0", "-3.25").
 void appendNumber(std::string& out, double value, int decimals = 3);
 std::string number(double value, int decimals = 3);
+
+/// Appends numbers separated by single spaces, with a trailing space: "x y w h ".
+void appendNumbers(std::string& out, std::initializer_list<double> values);
 
 /// A text string as UTF-16BE hex with a byte-order mark: safe for any Unicode and any bytes.
 std::string textString(std::string_view utf8);

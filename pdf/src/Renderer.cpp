@@ -158,14 +158,8 @@ std::string qrOperators(const std::string& text, double x, double y, double size
             if (!(code->data[row * n + col] & 1)) { ++col; continue; }
             int end = col;
             while (end < n && (code->data[row * n + end] & 1)) ++end;
-            appendNumber(ops, x + col * module);
-            ops += ' ';
-            appendNumber(ops, y + (n - 1 - row) * module);
-            ops += ' ';
-            appendNumber(ops, (end - col) * module);
-            ops += ' ';
-            appendNumber(ops, module);
-            ops += " re\n";
+            appendNumbers(ops, {x + col * module, y + (n - 1 - row) * module, (end - col) * module, module});
+            ops += "re\n";
             col = end;
         }
     }
@@ -219,30 +213,23 @@ std::string pageContent(const LaidOutPage& page, const std::string& footer) {
         if (box.fillGray >= 0) {
             appendNumber(ops, box.fillGray);
             ops += " g ";
-            appendNumber(ops, box.x); ops += ' ';
-            appendNumber(ops, y); ops += ' ';
-            appendNumber(ops, box.width); ops += ' ';
-            appendNumber(ops, box.height);
-            ops += " re f 0 g\n";
+            appendNumbers(ops, {box.x, y, box.width, box.height});
+            ops += "re f 0 g\n";
         }
         if (box.strokeWidth > 0) {
             appendNumber(ops, box.strokeWidth);
             ops += " w ";
-            appendNumber(ops, box.x); ops += ' ';
-            appendNumber(ops, y); ops += ' ';
-            appendNumber(ops, box.width); ops += ' ';
-            appendNumber(ops, box.height);
-            ops += " re S\n";
+            appendNumbers(ops, {box.x, y, box.width, box.height});
+            ops += "re S\n";
         }
     }
     for (const auto& s : page.strokes) {
         appendNumber(ops, s.width);
         ops += s.dotted ? " w [1 2] 0 d " : " w ";
-        appendNumber(ops, s.x1); ops += ' ';
-        appendNumber(ops, G::kHeight - s.y1); ops += " m ";
-        appendNumber(ops, s.x2); ops += ' ';
-        appendNumber(ops, G::kHeight - s.y2);
-        ops += s.dotted ? " l S [] 0 d\n" : " l S\n";
+        appendNumbers(ops, {s.x1, G::kHeight - s.y1});
+        ops += "m ";
+        appendNumbers(ops, {s.x2, G::kHeight - s.y2});
+        ops += s.dotted ? "l S [] 0 d\n" : "l S\n";
     }
     for (const auto& run : page.runs) appendRun(ops, run);
     ops += footer;
@@ -253,14 +240,10 @@ std::string footerOperators(const doc::Provenance& p, int pageNumber, int pageCo
     const double qrSize = 15 * kMm;
     const double top = G::kContentBottom + 4 * kMm;
     std::string ops = "0.5 w ";
-    appendNumber(ops, G::kMarginX);
-    ops += ' ';
-    appendNumber(ops, G::kHeight - top);
-    ops += " m ";
-    appendNumber(ops, G::kWidth - G::kMarginX);
-    ops += ' ';
-    appendNumber(ops, G::kHeight - top);
-    ops += " l S\n";
+    appendNumbers(ops, {G::kMarginX, G::kHeight - top});
+    ops += "m ";
+    appendNumbers(ops, {G::kWidth - G::kMarginX, G::kHeight - top});
+    ops += "l S\n";
     const double textWidth = G::kContentWidth - qrSize - 4 * kMm;
     auto line = [&](const std::string& text, FontStyle style, double size, double baseline, doc::Align align) {
         const auto decoded = utf8::tryDecode(text).value_or(std::u32string());
