@@ -96,10 +96,14 @@ std::size_t padded4(std::size_t size) { return (size + 3) & ~std::size_t{3}; }
 
 /// The OpenType table checksum: the sum of big-endian 32-bit words, the tail zero-padded.
 std::uint32_t checksum(std::string_view data) {
-    const auto byte = [&data](std::size_t at) { return static_cast<std::uint32_t>(static_cast<unsigned char>(data[at])); };
+    const auto byte = [&data](std::size_t at) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(data[at]));
+    };
     std::uint32_t sum = 0;
     const std::size_t whole = data.size() & ~std::size_t{3};
-    for (std::size_t i = 0; i < whole; i += 4) sum += (byte(i) << 24) | (byte(i + 1) << 16) | (byte(i + 2) << 8) | byte(i + 3);
+    for (std::size_t i = 0; i < whole; i += 4) {
+        sum += (byte(i) << 24) | (byte(i + 1) << 16) | (byte(i + 2) << 8) | byte(i + 3);
+    }
     std::uint32_t tail = 0;
     for (std::size_t i = whole; i < data.size(); ++i) tail |= byte(i) << (24 - 8 * (i - whole));
     return sum + tail;
@@ -112,8 +116,12 @@ public:
         if (file.size() < 12) invalid("the file is too short to be a font");
         const Tag version = file.u32(0);
         if (version == makeTag("ttcf")) invalid("it is a TrueType collection (.ttc); only single fonts are supported");
-        if (version == makeTag("OTTO")) invalid("it has CFF (PostScript) outlines; only TrueType outlines are supported");
-        if (version != 0x00010000 && version != makeTag("true")) invalid("it is not a TrueType font (unknown sfnt version)");
+        if (version == makeTag("OTTO")) {
+            invalid("it has CFF (PostScript) outlines; only TrueType outlines are supported");
+        }
+        if (version != 0x00010000 && version != makeTag("true")) {
+            invalid("it is not a TrueType font (unknown sfnt version)");
+        }
         const std::size_t count = file.u16(4);
         tables_.reserve(count);
         for (std::size_t i = 0; i < count; ++i) {
@@ -302,7 +310,9 @@ struct SourceFont {
     Span glyph(std::size_t gid) const {
         const std::size_t begin = longLoca ? loca.u32(4 * gid) : 2u * loca.u16(2 * gid);
         const std::size_t end = longLoca ? loca.u32(4 * gid + 4) : 2u * loca.u16(2 * gid + 2);
-        if (begin > end || end > glyf.size()) invalid("glyph " + std::to_string(gid) + " lies outside the 'glyf' table");
+        if (begin > end || end > glyf.size()) {
+            invalid("glyph " + std::to_string(gid) + " lies outside the 'glyf' table");
+        }
         const Span data = glyf.sub(begin, end - begin, "glyph");
         if (!data.empty() && data.size() < 10) invalid("glyph " + std::to_string(gid) + " is shorter than its header");
         return data;
@@ -520,7 +530,9 @@ SubsetFont subsetTrueType(std::string_view ttf, const std::vector<char32_t>& cod
         const std::size_t start = glyf.size();
         put32(loca, static_cast<std::uint32_t>(start));
         glyf.append(data.bytes());
-        forEachComponent(data, [&](std::uint16_t component, std::size_t at) { poke16(glyf, start + at, newId[component]); });
+        forEachComponent(data, [&](std::uint16_t component, std::size_t at) {
+            poke16(glyf, start + at, newId[component]);
+        });
         glyf.append(padded4(data.size()) - data.size(), '\0');
         const auto advance = font.advance(gid);
         const auto lsb = font.leftSideBearing(gid);

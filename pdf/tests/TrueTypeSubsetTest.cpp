@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "TrueTypeSubset.h"
 #include "kooperdoc/core/Error.h"
@@ -28,7 +29,8 @@ std::string readFont(const std::string& name) {
 }
 
 std::uint16_t u16At(const std::string& bytes, std::size_t at) {
-    return static_cast<std::uint16_t>((static_cast<std::uint8_t>(bytes.at(at)) << 8) | static_cast<std::uint8_t>(bytes.at(at + 1)));
+    return static_cast<std::uint16_t>((static_cast<std::uint8_t>(bytes.at(at)) << 8) |
+                                      static_cast<std::uint8_t>(bytes.at(at + 1)));
 }
 
 void put16(std::string& out, unsigned value) {
@@ -355,7 +357,8 @@ TEST_CASE("the subset program is a well-formed TrueType font", "[font]") {
         CHECK(font.length("loca") == 4 * (glyphs + 1));
         for (std::size_t gid = 0; gid < glyphs; ++gid) {
             CHECK(font.advance(gid) == subset.advanceWidths[gid]);
-            const auto begin = font.u32(font.offset("loca") + 4 * gid), end = font.u32(font.offset("loca") + 4 * gid + 4);
+            const auto begin = font.u32(font.offset("loca") + 4 * gid);
+            const auto end = font.u32(font.offset("loca") + 4 * gid + 4);
             CHECK(begin % 4 == 0);
             CHECK(begin <= end);
         }
@@ -385,7 +388,9 @@ TEST_CASE("the subset program is a well-formed TrueType font", "[font]") {
         CHECK(subset.metrics.yMax == font.i16(head + 42));
 
         // Copied tables are byte for byte the original's; post is a format 3 with its fields.
-        for (const char* copied : {"cvt ", "fpgm", "prep", "OS/2", "name"}) CHECK(font.table(copied) == original.table(copied));
+        for (const char* copied : {"cvt ", "fpgm", "prep", "OS/2", "name"}) {
+            CHECK(font.table(copied) == original.table(copied));
+        }
         const auto post = font.table("post");
         CHECK(post.size() == 32);
         CHECK(font.u32(font.offset("post")) == 0x00030000);
@@ -403,7 +408,9 @@ TEST_CASE("the subset program is a well-formed TrueType font", "[font]") {
         CHECK(font.u16(sub + 8) == 2 * segPower);
         CHECK(font.u16(sub + 10) == segLog);
         CHECK(font.u16(sub + 12) == 2 * segments - 2 * segPower);
-        for (std::size_t s = 1; s < segments; ++s) CHECK(font.u16(sub + 14 + 2 * (s - 1)) < font.u16(sub + 16 + 2 * segments + 2 * s));
+        for (std::size_t s = 1; s < segments; ++s) {
+            CHECK(font.u16(sub + 14 + 2 * (s - 1)) < font.u16(sub + 16 + 2 * segments + 2 * s));  // end < next start
+        }
         CHECK(font.u16(sub + 14 + 2 * (segments - 1)) == 0xFFFF);
     }
 }
@@ -472,8 +479,9 @@ TEST_CASE("code points the font lacks are left out; an empty request keeps only 
 }
 
 TEST_CASE("the metrics are read from the right tables", "[font]") {
-    for (const auto& [name, weight, postScript] : {std::tuple<const char*, int, const char*>{"DejaVuSans.ttf", 400, "DejaVuSans"},
-                                                   {"DejaVuSans-Bold.ttf", 700, "DejaVuSans-Bold"}}) {
+    using Case = std::tuple<const char*, int, const char*>;
+    for (const auto& [name, weight, postScript] :
+         {Case{"DejaVuSans.ttf", 400, "DejaVuSans"}, Case{"DejaVuSans-Bold.ttf", 700, "DejaVuSans-Bold"}}) {
         INFO(name);
         const FontView original(readFont(name));
         const auto m = subsetTrueType(original.bytes(), supportedRepertoire()).metrics;
@@ -546,10 +554,13 @@ TEST_CASE("a damaged or foreign font is refused with font.invalid, never read ou
 
     SECTION("truncated anywhere") {
         std::size_t tablesEnd = 0;
-        for (const auto& tag : regular.directoryOrder()) tablesEnd = std::max(tablesEnd, regular.offset(tag) + regular.length(tag));
+        for (const auto& tag : regular.directoryOrder()) {
+            tablesEnd = std::max(tablesEnd, regular.offset(tag) + regular.length(tag));
+        }
         std::mt19937 random(7);
         std::vector<std::size_t> cuts = {0, 4, 11, 12, 13, 12 + 16 * 3, tablesEnd - 1};
-        for (int i = 0; i < 150; ++i) cuts.push_back(std::uniform_int_distribution<std::size_t>(0, tablesEnd - 1)(random));
+        std::uniform_int_distribution<std::size_t> anywhere(0, tablesEnd - 1);
+        for (int i = 0; i < 150; ++i) cuts.push_back(anywhere(random));
         for (const auto cut : cuts) {
             INFO("cut at " << cut);
             CHECK(reasonOf(font.substr(0, cut)) == "font.invalid");
