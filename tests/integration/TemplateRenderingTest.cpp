@@ -188,3 +188,47 @@ TEST_CASE("hostile input values appear literally in the PDF", "[cli][security]")
     CHECK(tested);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a 300-row list of services paginates cleanly, header on every page, no row lost", "[cli][table]") {
+    // The Gminno-powiatowa lista aktywności i usług with 300 activities in one group.
+    const std::string id = "m1-lista-aktywnosci-uslug";
+    auto sample = parseJson(templates::Catalog::builtIn().get(id).samples().at("sample"));
+    Poco::JSON::Object::Ptr groups = sample.extract<Poco::JSON::Object::Ptr>()->getObject("groups");
+    Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
+    for (int i = 1; i <= 300; ++i) {
+        Poco::JSON::Object::Ptr row = new Poco::JSON::Object;
+        row->set("activity", "Zajęcia nr " + std::to_string(i));
+        row->set("provider", "Ośrodek " + std::to_string(i % 7 + 1));
+        row->set("locality", "Łaziska");
+        row->set("schedule", "środy 16.00");
+        row->set("recipients", "dorośli");
+        row->set("conditions", "bezpłatne");
+        row->set("area", "aktywizacja");
+        rows->add(row);
+    }
+    groups->set("children_youth", rows);
+    const auto dir = scratchDir("300rows");
+    std::ostringstream json;
+    Poco::JSON::Stringifier::stringify(sample, json);
+    writeFile(dir + "/in.json", json.str());
+    REQUIRE(renderCli(id, dir + "/in.json", dir + "/out.pdf").exitCode == 0);
+    CHECK(runCommand("qpdf --check " + quote(dir + "/out.pdf") + " >/dev/null 2>&1").exitCode == 0);
+    const int pages = pageCount(dir + "/out.pdf");
+    REQUIRE(pages > 8);
+    int next = 1;
+    for (int page = 1; page <= pages; ++page) {
+        const auto text = foldWhitespace(runCommand("pdftotext -f " + std::to_string(page) + " -l " + std::to_string(page) +
+                                                    " " + quote(dir + "/out.pdf") + " -")
+                                             .output);
+        INFO("page " << page);
+        CHECK(text.find("Strona " + std::to_string(page) + " z " + std::to_string(pages)) != std::string::npos);
+        if (next <= 300 && text.find("Zajęcia nr " + std::to_string(next) + " ") != std::string::npos) {
+            // Every page holding rows of the long table repeats its header row.
+            CHECK(text.find("ODBIORCY") != std::string::npos);
+            CHECK(text.find("WARUNKI") != std::string::npos);
+        }
+        while (next <= 300 && text.find("Zajęcia nr " + std::to_string(next) + " ") != std::string::npos) ++next;
+    }
+    CHECK(next == 301);
+    std::filesystem::remove_all(dir);
+}
