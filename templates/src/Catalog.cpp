@@ -170,6 +170,10 @@ TemplateMetadata parseMetadata(const std::string& text, const std::string& where
     static const std::regex kVersionPattern("^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$");
     if (!std::regex_match(m.id, kIdPattern)) defect(where, "id must be lower-case words joined by '-'");
     if (!std::regex_match(m.version, kVersionPattern)) defect(where, "version must be MAJOR.MINOR.PATCH");
+    static const std::regex kTopLevelPointer("^/[a-z0-9_]+$");
+    if (!m.caseNumberPointer.empty() && !std::regex_match(m.caseNumberPointer, kTopLevelPointer)) {
+        defect(where, "case_number must point at a top-level property, e.g. \"/case_number\"");
+    }
     for (const auto& key : m.usesTenant) {
         bool known = false;
         for (std::size_t i = 0; i < TenantProfile::kFieldCount; ++i) known = known || key == TenantProfile::kFieldNames[i];

@@ -153,6 +153,8 @@ TEST_CASE("defective template definitions are refused with the file named", "[ca
         "title":"x","retention_class":"consent"})"); }).find("MAJOR.MINOR.PATCH") != std::string::npos);
     CHECK(defectOf([] { testCatalog(R"({"id":"test-form","version":"1.0.0","kind":"letter","model":"M1",
         "title":"x","retention_class":"consent"})"); }).find("\"kind\"") != std::string::npos);
+    CHECK(defectOf([] { testCatalog(R"({"id":"test-form","version":"1.0.0","kind":"declaration","model":"M1",
+        "title":"x","retention_class":"consent","case_number":"/case/number"})"); }).find("top-level") != std::string::npos);
     CHECK(defectOf([] { testCatalog(kMetadata, "{{#adults}}unclosed"); }).find("loaded") == 0);  // body checked at render
     CHECK_THROWS_WITH(templates::renderDocument(testCatalog(kMetadata, "{{#adults}}unclosed").get("test-form"),
                                                 parseJson(R"({"adults":[{"name":"A"}],"date":"2026-01-01"})"),
