@@ -10,6 +10,10 @@
 #include <optional>
 #include <sstream>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
@@ -93,17 +97,28 @@ std::string readInput(const std::string& path) {
 }
 
 void writeFileAtomically(const std::string& path, const std::string& bytes) {
-    // Write beside the target and rename, so a reader never sees half a PDF.
-    const std::string temporary = path + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) throw Error(ErrorCode::kUnavailable, "file.unwritable", "cannot write " + path);
+    // A unique temporary beside the target, fsync, rename, fsync the directory: a reader never
+    // sees half a PDF, and once we report success the file survives a crash.
+    std::string temporary = path + ".XXXXXX";
+    const int fd = mkstemp(temporary.data());
+    if (fd < 0) throw Error(ErrorCode::kUnavailable, "file.unwritable", "cannot write " + path);
+    std::size_t written = 0;
+    while (written < bytes.size()) {
+        const auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
+        if (n <= 0) break;
+        written += static_cast<std::size_t>(n);
     }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const bool ok = written == bytes.size() && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
         std::remove(temporary.c_str());
         throw Error(ErrorCode::kUnavailable, "file.unwritable", "cannot write " + path);
+    }
+    const auto slash = path.rfind('/');
+    const std::string directory = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    if (const int dirFd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY); dirFd >= 0) {
+        fsync(dirFd);
+        ::close(dirFd);
     }
 }
 
