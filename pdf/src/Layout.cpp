@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <variant>
 
 #include "kooperdoc/core/Utf8.h"
@@ -657,11 +656,7 @@ private:
     }
 
     void placeRow(RowItem& row, const Flow& flow, std::size_t i) {
-        if (row.header) {
-            auto& known = headers_[row.table];
-            if (headerTableSeen_.insert(row.table).second) known.clear();
-            known.push_back(row);
-        }
+        if (row.header) headers_[row.table].push_back(row);
         const double height = rowHeight(row);
         const double pageRoom = G::kContentBottom - G::kMarginTop;
         const double needed = row.header ? keptHeight(flow, i) : height;
@@ -710,7 +705,6 @@ private:
     double y_ = 0;
     bool empty_ = true;
     std::map<int, std::vector<RowItem>> headers_;
-    std::set<int> headerTableSeen_;
 };
 
 }  // namespace
