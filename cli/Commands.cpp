@@ -24,6 +24,10 @@
 #include "kooperdoc/templates/Catalog.h"
 #include "kooperdoc/templates/Engine.h"
 #include "kooperdoc/templates/TenantProfiles.h"
+#include "kooperdoc/signing/DevIdentity.h"
+#include "kooperdoc/signing/PdfSignatureWriter.h"
+#include "kooperdoc/signing/SigningIdentity.h"
+#include "SigningCommands.h"
 
 namespace kooperdoc::cli {
 namespace {
@@ -136,6 +140,13 @@ std::int64_t creationTime() {
         .count();
 }
 
+/// A signature records when it was made, so it takes the wall clock even when SOURCE_DATE_EPOCH
+/// pins the document's own dates (a certificate issued today cannot sign "last January").
+std::int64_t signingTime() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 struct Context {
     std::ostream& out;
     std::ostream& err;
@@ -154,6 +165,9 @@ Poco::JSON::Object::Ptr violationJson(const Violation& v) {
     o->set("message_en", v.messageEn);
     return o;
 }
+
+/// Only PAdES B-B is implemented so far; asking for more must fail loudly, not quietly seal less.
+void requireLevelBB(const Arguments& a);
 
 void reportViolations(const Context& ctx, const std::vector<Violation>& violations, bool json) {
     if (json) {
@@ -225,6 +239,14 @@ int sampleCommand(Context& ctx, const std::vector<std::string>& args) {
     return kExitOk;
 }
 
+void requireLevelBB(const Arguments& a) {
+    const auto level = a.value("--level").value_or("B-B");
+    if (level != "B-B") {
+        throw Error(ErrorCode::kFailedPrecondition, "signing.level_unsupported",
+                    "level " + level + " is not implemented yet; only B-B");
+    }
+}
+
 TenantProfile loadTenant(const Arguments& a) {
     if (const auto path = a.value("--tenant")) return templates::parseTenantProfile(readInput(*path));
     return templates::exampleTenant();
@@ -244,8 +266,9 @@ int validateCommand(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int renderCommand(Context& ctx, const std::vector<std::string>& args) {
-    Arguments a(args, {"-o", "--output", "--tenant", "--section", "--document-id", "--pdfa", "--template-version"},
-                {"--json", "--markup"});
+    Arguments a(args, {"-o", "--output", "--tenant", "--section", "--document-id", "--pdfa", "--template-version",
+                       "--identity", "--level"},
+                {"--json", "--markup", "--seal"});
     a.expectPositionals(2, "kooperdoc render ID INPUT.json -o OUT.pdf");
     const auto output = a.value("-o") ? a.value("-o") : a.value("--output");
     if (!output && !a.flag("--markup")) throw UsageError("render needs -o OUT.pdf");
@@ -272,7 +295,13 @@ int renderCommand(Context& ctx, const std::vector<std::string>& args) {
     try {
         const auto document = templates::renderDocument(tmpl, input, tenant, options);
         const auto rendered = pdf::renderPdf(document, settings);
-        writeFileAtomically(*output, rendered.bytes);
+        if (a.flag("--seal")) {
+            requireLevelBB(a);
+            writeFileAtomically(*output, sealRendered(rendered, a.value("--identity").value_or(kDefaultIdentityDir),
+                                                      signingTime(), ctx.err));
+        } else {
+            writeFileAtomically(*output, rendered.bytes);
+        }
         if (a.flag("--json")) {
             ctx.out << "{\"code\": \"ok\", \"document_id\": \"" << document.provenance.documentId
                     << "\", \"pages\": " << rendered.pageCount << ", \"input_sha256\": \""
@@ -282,6 +311,50 @@ int renderCommand(Context& ctx, const std::vector<std::string>& args) {
         reportViolations(ctx, e.violations(), a.flag("--json"));
         return kExitInvalid;
     }
+    return kExitOk;
+}
+
+int sealCommand(Context& ctx, const std::vector<std::string>& args) {
+    Arguments a(args, {"-o", "--output", "--identity", "--level"}, {});
+    a.expectPositionals(1, "kooperdoc seal IN.pdf -o OUT.pdf [--identity DIR]");
+    const auto output = a.value("-o") ? a.value("-o") : a.value("--output");
+    if (!output) throw UsageError("seal needs -o OUT.pdf");
+    requireLevelBB(a);
+    writeFileAtomically(*output, sealPdf(readInput(a.positionals()[0]), a.value("--identity").value_or(kDefaultIdentityDir),
+                                         signingTime(), ctx.err));
+    return kExitOk;
+}
+
+int signCommand(Context& ctx, const std::vector<std::string>& args) {
+    Arguments a(args, {"-o", "--output", "--field", "--p12", "--password-file", "--reason", "--location"}, {});
+    a.expectPositionals(1, "kooperdoc sign IN.pdf --field NAME --p12 FILE --password-file F -o OUT.pdf");
+    const auto output = a.value("-o") ? a.value("-o") : a.value("--output");
+    if (!output || !a.value("--field") || !a.value("--p12") || !a.value("--password-file")) {
+        throw UsageError("sign needs --field, --p12, --password-file and -o");
+    }
+    auto password = readInput(*a.value("--password-file"));
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+    const auto identity = signing::SigningIdentity::fromPkcs12(readInput(*a.value("--p12")), password);
+    const auto now = signingTime();
+    signing::SignatureOptions options;
+    options.fieldName = *a.value("--field");
+    options.reason = a.value("--reason").value_or("");
+    options.location = a.value("--location").value_or("");
+    options.signingTimeEpoch = now;
+    writeFileAtomically(*output, signing::signPdf(readInput(a.positionals()[0]), options, [&](std::string_view bytes) {
+        return identity.signCadesDetached(bytes, now);
+    }));
+    (void)ctx;
+    return kExitOk;
+}
+
+int devIdentityCommand(Context& ctx, const std::vector<std::string>& args) {
+    Arguments a(args, {"--out"}, {});
+    a.expectPositionals(0, "kooperdoc dev-identity --out DIR");
+    const auto dir = a.value("--out");
+    if (!dir) throw UsageError("dev-identity needs --out DIR");
+    signing::writeDevelopmentIdentity(*dir, signingTime());
+    ctx.out << "development identity written to " << *dir << " (ca.pem, seal.pem, seal.p12, person.pem, tsa.pem, ca.crl.pem)\n";
     return kExitOk;
 }
 
@@ -296,7 +369,7 @@ int helpCommand(Context& ctx, const std::vector<std::string>& args) {
     }
     ctx.out << "Kooperdoc: documents of the Modele Kooperacji, from JSON to signed PDF/A.\n\n"
                "usage: kooperdoc [--template-dir DIR] COMMAND [ARGS]\n\ncommands:\n";
-    for (const auto& [name, command] : commands()) ctx.out << "  " << name << std::string(12 - name.size(), ' ') << command.summary << "\n";
+    for (const auto& [name, command] : commands()) ctx.out << "  " << name << std::string(14 - name.size(), ' ') << command.summary << "\n";
     ctx.out << "\n`kooperdoc COMMAND --help` describes one command.\n"
                "--template-dir DIR  read templates from DIR instead of the built-in catalogue\n"
                "exit codes: 0 ok, 1 negative answer, 2 usage error, 3 invalid input, 4 other error\n";
@@ -332,10 +405,27 @@ const std::map<std::string, Command>& commands() {
                     "  --template-version V      fail unless the template has version V\n"
                     "  --pdfa 3b|1b              conformance level (1b only for PDF/A-1 validators)\n"
                     "  --markup                  print the filled markup instead of rendering\n"
+                    "  --seal                    add the signature fields and seal (PAdES B-B)\n"
+                    "  --identity DIR            the seal's identity (default .kooperdoc/identity)\n"
                     "  --json                    report as JSON on stdout\n"
                     "SOURCE_DATE_EPOCH fixes the document's dates: same input and epoch, same bytes.\n"
                     "Exit 0 ok, 2 usage error, 3 validation failed (errors on stderr, or stdout with --json).\n",
                     renderCommand}},
+        {"seal", {"seal a PDF with the service's electronic seal (PAdES B-B, DocMDP certification)",
+                  "usage: kooperdoc seal IN.pdf -o OUT.pdf [--identity DIR] [--level B-B]\n\n"
+                  "Adds a certification signature (DocMDP P=2: filling signature fields stays allowed)\n"
+                  "made with the seal in DIR (default .kooperdoc/identity, created on first use).\n",
+                  sealCommand}},
+        {"sign", {"sign a field of a PDF with a person's PKCS#12",
+                  "usage: kooperdoc sign IN.pdf --field NAME --p12 FILE --password-file F -o OUT.pdf\n"
+                  "                      [--reason TEXT] [--location TEXT]\n\n"
+                  "Fills the empty signature field NAME in a new incremental update (PAdES B-B).\n",
+                  signCommand}},
+        {"dev-identity", {"create a development CA, seal, person and TSA certificates",
+                          "usage: kooperdoc dev-identity --out DIR\n\n"
+                          "Writes a development PKI (ca.pem, seal.pem, seal.key.pem, seal.p12, person.pem,\n"
+                          "tsa.pem, ca.crl.pem). For development and tests only.\n",
+                          devIdentityCommand}},
         {"serve", {"run the HTTP service",
                    "usage: kooperdoc serve [--port N] [--config FILE]\n\n"
                    "Starts the HTTP service (default http://localhost:8080).\n",
