@@ -144,28 +144,32 @@ std::string xmpPacket(const doc::Document& document, PdfaConformance conformance
     return x;
 }
 
-/// The QR code's drawing operators, modules merged into horizontal runs.
-std::string qrOperators(const std::string& text, double x, double y, double size) {
-    static std::mutex qrMutex;  // libqrencode keeps internal tables; serialise to be safe
-    std::lock_guard<std::mutex> lock(qrMutex);
+/// The QR code as a form XObject in module units (one unit per module), dark modules merged
+/// into horizontal runs. Drawn once per document and placed on every page with `Do`: written
+/// into each page's content it was most of the bytes zlib had to deflate.
+struct QrForm {
+    std::string content;
+    int modules = 0;
+};
+
+QrForm qrForm(const std::string& text) {
     QRcode* code = QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
     if (code == nullptr) throw Error(ErrorCode::kInternal, "pdf.qr", "QR encoding failed");
     const int n = code->width;
-    const double module = size / n;
-    std::string ops = "q 0 g\n";
+    QrForm form{"0 g\n", n};
     for (int row = 0; row < n; ++row) {
         for (int col = 0; col < n;) {
             if (!(code->data[row * n + col] & 1)) { ++col; continue; }
             int end = col;
             while (end < n && (code->data[row * n + end] & 1)) ++end;
-            appendNumbers(ops, {x + col * module, y + (n - 1 - row) * module, (end - col) * module, module});
-            ops += "re\n";
+            form.content += std::to_string(col) + ' ' + std::to_string(n - 1 - row) + ' ' + std::to_string(end - col) +
+                            " 1 re\n";
             col = end;
         }
     }
-    ops += "f Q\n";
+    form.content += "f\n";
     QRcode_free(code);
-    return ops;
+    return form;
 }
 
 const char* fontName(FontStyle style) { return style == FontStyle::kBold ? "/F2" : "/F1"; }
@@ -236,7 +240,7 @@ std::string pageContent(const LaidOutPage& page, const std::string& footer) {
     return ops;
 }
 
-std::string footerOperators(const doc::Provenance& p, int pageNumber, int pageCount, const std::string& qr) {
+std::string footerOperators(const doc::Provenance& p, int pageNumber, int pageCount, const std::string& qrPlacement) {
     const double qrSize = 15 * kMm;
     const double top = G::kContentBottom + 4 * kMm;
     std::string ops = "0.5 w ";
@@ -259,7 +263,7 @@ std::string footerOperators(const doc::Provenance& p, int pageNumber, int pageCo
     line("Identyfikator: " + p.documentId + " \xC2\xB7 wz\xC3\xB3r " + p.templateId + " v" + p.templateVersion,
          FontStyle::kRegular, 6.5, first + 4 * kMm, doc::Align::kLeft);
     line("SHA-256 danych: " + p.inputSha256, FontStyle::kRegular, 6.5, first + 7.5 * kMm, doc::Align::kLeft);
-    ops += qr;
+    ops += qrPlacement;
     return ops;
 }
 
@@ -346,7 +350,8 @@ RenderedPdf renderPdf(const doc::Document& document, const RenderSettings& setti
     const Layout layout = layoutDocument(document);
     const auto& p = document.provenance;
     const int pageCount = static_cast<int>(layout.pages.size());
-    const int objectCount = kFirstPage - 1 + 2 * pageCount;
+    const int qrObject = kFirstPage + 2 * pageCount;
+    const int objectCount = qrObject;
 
     ObjectWriter w(static_cast<std::size_t>(objectCount));
     w.out() += settings.conformance == PdfaConformance::kPdfA1b ? "%PDF-1.4\n" : "%PDF-1.7\n";
@@ -375,20 +380,29 @@ RenderedPdf renderPdf(const doc::Document& document, const RenderSettings& setti
     std::string qrText = "KOOPERDOC:" + p.documentId + ":";
     for (char c : p.inputSha256) qrText += static_cast<char>(c >= 'a' && c <= 'f' ? c - 32 : c);
     const double qrSize = 15 * kMm;
-    const std::string qr = qrOperators(qrText, G::kWidth - G::kMarginX - qrSize, 5 * kMm, qrSize);
+    const QrForm qr = qrForm(qrText);
+    const double qrModule = qrSize / qr.modules;
+    std::string qrPlacement = "q ";
+    appendNumbers(qrPlacement, {qrModule, 0, 0, qrModule, G::kWidth - G::kMarginX - qrSize, 5 * kMm});
+    qrPlacement += "cm /QR Do Q\n";
 
     for (int i = 0; i < pageCount; ++i) {
         const int pageObject = kFirstPage + 2 * i;
         w.object(pageObject, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + number(G::kWidth) + " " +
                                  number(G::kHeight) + "] /Resources << /Font << /F1 " +
                                  std::to_string(kRegularFont) + " 0 R /F2 " + std::to_string(kBoldFont) +
+                                 " 0 R >> /XObject << /QR " + std::to_string(qrObject) +
                                  " 0 R >> /ProcSet [/PDF /Text] >> /Contents " + std::to_string(pageObject + 1) +
                                  " 0 R >>");
         const auto content = pageContent(layout.pages[static_cast<std::size_t>(i)],
-                                         footerOperators(p, i + 1, pageCount, qr));
+                                         footerOperators(p, i + 1, pageCount, qrPlacement));
         // Level 1: page content is small beside the fonts, and the faster level halves render time.
         w.stream(pageObject + 1, "/Filter /FlateDecode", deflate(content, 1));
     }
+    w.stream(qrObject,
+             "/Type /XObject /Subtype /Form /BBox [0 0 " + std::to_string(qr.modules) + " " +
+                 std::to_string(qr.modules) + "] /Resources << >> /Filter /FlateDecode",
+             deflate(qr.content, 1));
     w.finish();
 
     RenderedPdf result;
