@@ -13,6 +13,8 @@ find_package(PkgConfig REQUIRED)
 # PoDoFo 0.9.8 ships only a .pc file, and its Version: is empty: no version constraint.
 pkg_check_modules(PODOFO REQUIRED IMPORTED_TARGET libpodofo)
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+# libdeflate compresses page content 2–3× faster than zlib and has no per-call set-up cost.
+pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 
 find_path(KAINJOW_MUSTACHE_INCLUDE_DIR kainjow/mustache.hpp REQUIRED)
 add_library(kainjow::mustache INTERFACE IMPORTED)

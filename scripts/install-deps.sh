@@ -6,7 +6,7 @@ set -euo pipefail
 build_runtime=(
   build-essential cmake pkg-config git
   libpoco-dev libpodofo-dev libssl-dev openssl libkainjow-mustache-dev
-  libsqlite3-dev libpq-dev libqrencode-dev libargon2-dev zlib1g-dev
+  libsqlite3-dev libpq-dev libqrencode-dev libdeflate-dev libargon2-dev zlib1g-dev
   fonts-dejavu-core icc-profiles-free
 )
 test_tools=(

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <ctime>
 
-#include <zlib.h>
+#include <memory>
+
+#include <libdeflate.h>
 
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/core/Utf8.h"
@@ -83,12 +85,18 @@ std::string literalString(std::string_view ascii) {
 }
 
 std::string deflate(std::string_view data, int level) {
-    uLongf size = compressBound(static_cast<uLong>(data.size()));
-    std::string out(size, '\0');
-    if (compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()),
-                  static_cast<uLong>(data.size()), level) != Z_OK) {
-        throw Error(ErrorCode::kInternal, "pdf.deflate", "zlib compression failed");
-    }
+    // One compressor per thread and level: allocating one costs more than compressing a page.
+    struct FreeCompressor {
+        void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+    };
+    thread_local std::unique_ptr<libdeflate_compressor, FreeCompressor> compressors[13];
+    if (level < 0 || level > 12) throw Error(ErrorCode::kInternal, "pdf.deflate", "compression level out of range");
+    auto& compressor = compressors[level];
+    if (!compressor) compressor.reset(libdeflate_alloc_compressor(level));
+    if (!compressor) throw Error(ErrorCode::kInternal, "pdf.deflate", "cannot allocate a compressor");
+    std::string out(libdeflate_zlib_compress_bound(compressor.get(), data.size()), '\0');
+    const std::size_t size = libdeflate_zlib_compress(compressor.get(), data.data(), data.size(), out.data(), out.size());
+    if (size == 0) throw Error(ErrorCode::kInternal, "pdf.deflate", "compression failed");
     out.resize(size);
     return out;
 }
