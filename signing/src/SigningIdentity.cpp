@@ -219,8 +219,18 @@ void initState(IdentityState& state, X509Ptr certificate, std::vector<X509Ptr> c
     ERR_clear_error();
     state.keyAlgorithm = describeKey(X509_get0_pubkey(certificate.get()));
     state.certificateDer = certificateToDer(certificate.get());
-    for (const X509Ptr& link : chain)
-        state.chainDer.push_back(certificateToDer(link.get()));
+    // A chain file often repeats a certificate (the signer's own, or a CA pasted twice); CMS
+    // refuses duplicates, and a user should not have to edit PEM files to please it.
+    std::vector<X509Ptr> distinct;
+    for (X509Ptr& link : chain) {
+        auto der = certificateToDer(link.get());
+        if (der == state.certificateDer || std::find(state.chainDer.begin(), state.chainDer.end(), der) != state.chainDer.end()) {
+            continue;
+        }
+        state.chainDer.push_back(std::move(der));
+        distinct.push_back(std::move(link));
+    }
+    chain = std::move(distinct);
     state.subject = nameToRfc2253(X509_get_subject_name(certificate.get()));
     state.issuer = nameToRfc2253(X509_get_issuer_name(certificate.get()));
     state.serialHex = serialToHex(certificate.get());

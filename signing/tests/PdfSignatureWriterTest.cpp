@@ -2,8 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <functional>
+#include <regex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,7 +15,9 @@
 #include "TestPaths.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/pdf/Renderer.h"
+#include "kooperdoc/signing/DevIdentity.h"
 #include "kooperdoc/signing/PdfSignatureWriter.h"
+#include "kooperdoc/signing/SigningIdentity.h"
 
 using namespace kooperdoc;
 using namespace kooperdoc::testing;
@@ -481,4 +486,644 @@ TEST_CASE("bad input to signPdf is a clear error", "[pdfsig]") {
         CHECK(seen == signedPdf.substr(0, holeStart) + signedPdf.substr(holeEnd));
         CHECK(holeEnd - holeStart == 2 * 16384 + 2);
     }
+}
+
+// ---- PAdES B-LT / B-LTA and remote signing ----
+
+namespace {
+
+void shell(const std::string& command) {
+    const auto result = runCommand("(" + command + ") 2>&1");
+    if (result.exitCode != 0) throw std::runtime_error("command failed: " + command + "\n" + result.output);
+}
+
+/// The signing module's development PKI (seal, TSA, CA, CRL) next to the openssl-made one, its CA
+/// trusted in the same NSS database, an openssl.cnf for `openssl ts -reply` and an OCSP response.
+struct DevPki {
+    std::string dir;
+    std::string sealPem, sealKey, tsaPem, tsaKey, caPem, crlPem, tsaConfig;
+    std::string ocspDer; ///< a "good" OCSP response for the openssl-made rsa.pem, signed by that CA
+
+    static const DevPki& instance() {
+        static const DevPki pki = make();
+        return pki;
+    }
+
+private:
+    static DevPki make() {
+        const Pki& base = Pki::instance();
+        DevPki pki;
+        pki.dir = base.dir + "/dev";
+        // An hour back, so a signing time or a TSA clock of "now" lies inside every validity period.
+        signing::writeDevelopmentIdentity(pki.dir, static_cast<std::int64_t>(std::time(nullptr)) - 3600);
+        pki.sealPem = pki.dir + "/seal.pem";
+        pki.sealKey = pki.dir + "/seal.key.pem";
+        pki.tsaPem = pki.dir + "/tsa.pem";
+        pki.tsaKey = pki.dir + "/tsa.key.pem";
+        pki.caPem = pki.dir + "/ca.pem";
+        pki.crlPem = pki.dir + "/ca.crl.pem";
+        shell("certutil -A -d " + quote(base.nssDb) + " -n devca -t CT,C,C -i " + quote(pki.caPem));
+
+        pki.tsaConfig = pki.dir + "/tsa.cnf";
+        writeFile(pki.dir + "/tsaserial", "01\n");
+        writeFile(pki.tsaConfig, "[ tsa ]\ndefault_tsa = test_tsa\n[ test_tsa ]\nserial = " + pki.dir +
+                                     "/tsaserial\ncrypto_device = builtin\nsigner_digest = sha256\n"
+                                     "default_policy = 1.3.6.1.4.1.55555.1\ndigests = sha256\naccuracy = secs:1\n"
+                                     "ordering = yes\ntsa_name = no\ness_cert_id_chain = no\n"
+                                     "ess_cert_id_alg = sha256\n");
+
+        const std::string b = quote(base.dir) + "/";
+        const std::string serial = runCommand("openssl x509 -in " + b + "rsa.pem -noout -serial | cut -d= -f2").output;
+        writeFile(base.dir + "/index.txt",
+                  "V\t491231000000Z\t\t" + serial.substr(0, serial.find('\n')) + "\tunknown\t/CN=rsa\n");
+        shell("openssl ocsp -issuer " + b + "ca.pem -cert " + b + "rsa.pem -no_nonce -reqout " + b + "ocsp.req");
+        shell("openssl ocsp -index " + b + "index.txt -rsigner " + b + "ca.pem -rkey " + b + "ca.key -CA " + b +
+              "ca.pem -reqin " + b + "ocsp.req -respout " + b + "ocsp.der -ndays 1");
+        pki.ocspDer = readFile(base.dir + "/ocsp.der");
+        return pki;
+    }
+};
+
+/// DER of a PEM certificate or CRL, converted by the openssl CLI.
+std::string derOf(const std::string& pemFile, const char* kind = "x509") {
+    const std::string out = pemFile + ".der";
+    shell(std::string("openssl ") + kind + " -in " + quote(pemFile) + " -outform DER -out " + quote(out));
+    return readFile(out);
+}
+
+/// An RFC 3161 TimeStampToken over SHA-256 of the signed bytes, from `openssl ts` as the TSA.
+std::string opensslTimestamp(std::string_view signedBytes) {
+    const DevPki& pki = DevPki::instance();
+    const std::string d = quote(pki.dir) + "/";
+    writeFile(pki.dir + "/ts-data.bin", std::string(signedBytes));
+    shell("openssl ts -query -data " + d + "ts-data.bin -sha256 -cert -out " + d + "ts.tsq");
+    shell("openssl ts -reply -queryfile " + d + "ts.tsq -signer " + quote(pki.tsaPem) + " -inkey " + quote(pki.tsaKey) +
+          " -chain " + quote(pki.caPem) + " -config " + quote(pki.tsaConfig) + " -token_out -out " + d + "ts.der");
+    // openssl checks its own token against the data, so a wrong message imprint fails here already.
+    shell("openssl ts -verify -data " + d + "ts-data.bin -in " + d + "ts.der -token_in -CAfile " + quote(pki.caPem) +
+          " -untrusted " + quote(pki.tsaPem));
+    return readFile(pki.dir + "/ts.der");
+}
+
+/// Wraps a producer so the test keeps the CMS it returned.
+signing::CmsProducer keeping(std::string& cms, signing::CmsProducer producer) {
+    return [&cms, producer](std::string_view bytes) { return cms = producer(bytes); };
+}
+
+std::string qpdfShow(const std::string& file, const std::string& object) {
+    return runCommand("qpdf --show-object=" + object + " " + quote(file) + " 2>&1").output;
+}
+
+/// "12" for "/Key 12 0 R" in a dictionary qpdf printed; "" when missing.
+std::string referenceUnder(const std::string& dictionary, const std::string& key) {
+    std::smatch match;
+    if (std::regex_search(dictionary, match, std::regex("/" + key + R"(\s+(\d+)\s+0\s+R)"))) return match[1];
+    return "";
+}
+
+/// The object numbers of "/Key [ 1 0 R 2 0 R ]" in a dictionary qpdf printed.
+std::vector<std::string> referencesIn(const std::string& dictionary, const std::string& key) {
+    std::vector<std::string> numbers;
+    std::smatch match;
+    if (!std::regex_search(dictionary, match, std::regex("/" + key + R"(\s*\[([^\]]*)\])"))) return numbers;
+    const std::string items = match[1];
+    const std::regex reference(R"((\d+)\s+0\s+R)");
+    for (auto it = std::sregex_iterator(items.begin(), items.end(), reference); it != std::sregex_iterator(); ++it)
+        numbers.push_back((*it)[1]);
+    return numbers;
+}
+
+/// The catalog's /DSS dictionary as qpdf prints it.
+std::string qpdfDss(const std::string& file) {
+    const std::string root = referenceUnder(qpdfShow(file, "trailer"), "Root");
+    const std::string dss = referenceUnder(qpdfShow(file, root), "DSS");
+    return dss.empty() ? std::string() : qpdfShow(file, dss);
+}
+
+std::string streamData(const std::string& file, const std::string& object) {
+    return runCommand("qpdf --show-object=" + object + " --filtered-stream-data " + quote(file)).output;
+}
+
+/// Object numbers the appended revision writes ("N 0 obj" at a line start after the prefix).
+std::set<int> objectsWrittenAfter(const std::string& before, const std::string& after) {
+    std::set<int> numbers;
+    const std::string appended = after.substr(before.size());
+    const std::regex header(R"((?:^|[\r\n])(\d+) 0 obj)");
+    for (auto it = std::sregex_iterator(appended.begin(), appended.end(), header); it != std::sregex_iterator(); ++it)
+        numbers.insert(std::stoi((*it)[1]));
+    return numbers;
+}
+
+std::string opensslSha1Upper(const std::string& file) {
+    std::string out = runCommand("openssl dgst -sha1 -r " + quote(file)).output;
+    out = out.substr(0, out.find(' '));
+    for (char& c : out)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+/// Checks every embedded CIDFontType2 (qpdf JSON, fontTools reading the embedded program): each /W
+/// width must be the program's advance (within 0.01/1000 em), which PDF/A validators compare.
+const char* kFontWidthCheck = R"PY(
+import base64, io, json, sys
+from fontTools.ttLib import TTFont
+objects = json.load(sys.stdin)["qpdf"][1]
+def value(ref):
+    entry = objects["obj:" + ref]
+    return entry.get("value", entry.get("stream", {}).get("dict"))
+def resolve(item):
+    return value(item) if isinstance(item, str) and item.endswith(" R") else item
+fonts = checked = mismatched = 0
+for key, entry in objects.items():
+    font = entry.get("value")
+    if not isinstance(font, dict) or font.get("/Subtype") != "/CIDFontType2":
+        continue
+    fonts += 1
+    name = font.get("/BaseFont")
+    if font.get("/CIDToGIDMap") != "/Identity":
+        print("not identity", name); mismatched += 1; continue
+    descriptor = resolve(font["/FontDescriptor"])
+    ttf = TTFont(io.BytesIO(base64.b64decode(objects["obj:" + descriptor["/FontFile2"]]["stream"]["data"])))
+    upm, order, hmtx = ttf["head"].unitsPerEm, ttf.getGlyphOrder(), ttf["hmtx"]
+    widths = resolve(font.get("/W", []))
+    pairs, i = [], 0
+    while i < len(widths):
+        if isinstance(widths[i + 1], list):
+            pairs += [(widths[i] + k, w) for k, w in enumerate(resolve(widths[i + 1]))]
+            i += 2
+        else:
+            pairs += [(g, widths[i + 2]) for g in range(widths[i], widths[i + 1] + 1)]
+            i += 3
+    for gid, width in pairs:
+        checked += 1
+        exact = hmtx[order[gid]][0] * 1000.0 / upm
+        if abs(width - exact) > 0.01:
+            mismatched += 1
+            print("%s gid %d: /W %s, font program %.4f" % (name, gid, width, exact))
+print("fonts %d checked %d mismatched %d" % (fonts, checked, mismatched))
+)PY";
+
+std::string fontWidthReport(const std::string& file) {
+    const std::string script = Pki::instance().dir + "/fontcheck.py";
+    writeFile(script, kFontWidthCheck);
+    return runCommand("qpdf --json --json-stream-data=inline --decode-level=generalized " + quote(file) +
+                      " | /usr/bin/python3 " + quote(script) + " 2>&1")
+        .output;
+}
+
+/// pdffonts rows as {name, emb}.
+std::vector<std::pair<std::string, std::string>> pdffonts(const std::string& file) {
+    std::vector<std::pair<std::string, std::string>> fonts;
+    const std::string out = runCommand("pdffonts " + quote(file)).output;
+    const std::regex row(R"((\S+)\s.*\s(yes|no)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+\s*)");
+    std::size_t start = 0;
+    while (start < out.size()) {
+        const std::size_t end = out.find('\n', start);
+        const std::string line = out.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        std::smatch match;
+        if (std::regex_match(line, match, row)) fonts.emplace_back(match[1], match[2]);
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return fonts;
+}
+
+/// The newest /DocTimeStamp of a file as qpdf reads it, checked by `openssl ts -verify`: the token's
+/// message imprint must be SHA-256 of the bytes its /ByteRange names, and its TSA chain to the dev CA.
+bool timestampVerifies(const std::string& file, const std::string& pdf) {
+    const auto qdf = runCommand("qpdf --qdf --object-streams=disable " + quote(file) + " -").output;
+    const auto at = qdf.rfind("/Type /DocTimeStamp");
+    if (at == std::string::npos) return false;
+    const std::string object = qdf.substr(qdf.rfind(" obj\n", at), qdf.find("endobj", at) - qdf.rfind(" obj\n", at));
+    std::smatch range;
+    const auto contentsAt = object.find("/Contents <");
+    if (!std::regex_search(object, range, std::regex(R"(/ByteRange \[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\])")) ||
+        contentsAt == std::string::npos) {
+        return false;
+    }
+    const auto number = [&](int i) { return static_cast<std::size_t>(std::stoull(range[i])); };
+    const std::string covered = pdf.substr(number(1), number(2)) + pdf.substr(number(3), number(4));
+    std::string token;
+    // (not a regex: libstdc++'s recursive matcher overflows the stack on 32 K hex digits)
+    const auto hexStart = contentsAt + std::string("/Contents <").size();
+    const std::string hex = object.substr(hexStart, object.find('>', hexStart) - hexStart);
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        token += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    // The DER ends where its outer SEQUENCE says; the rest of /Contents is zero padding.
+    if (token.size() < 4 || static_cast<unsigned char>(token[0]) != 0x30) return false;
+    std::size_t length = static_cast<unsigned char>(token[1]), header = 2;
+    if (length & 0x80) {
+        const std::size_t bytes = length & 0x7f;
+        length = 0;
+        for (std::size_t i = 0; i < bytes; ++i)
+            length = (length << 8) | static_cast<unsigned char>(token[2 + i]);
+        header += bytes;
+    }
+    const DevPki& dev = DevPki::instance();
+    writeFile(dev.dir + "/verify-data.bin", covered);
+    writeFile(dev.dir + "/verify-token.der", token.substr(0, header + length));
+    const auto result = runCommand("openssl ts -verify -data " + quote(dev.dir + "/verify-data.bin") + " -in " +
+                                   quote(dev.dir + "/verify-token.der") + " -token_in -CAfile " + quote(dev.caPem) +
+                                   " -untrusted " + quote(dev.tsaPem) + " 2>&1");
+    if (result.output.find("Verification: OK") == std::string::npos) {
+        WARN("openssl ts -verify: " << result.output);
+        return false;
+    }
+    return true;
+}
+
+signing::SignatureOptions timestampOptions() {
+    signing::SignatureOptions o;
+    o.documentTimestamp = true;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("B-LT and B-LTA: DSS updates and document timestamps keep every signature valid", "[pdfsig]") {
+    const Pki& pki = Pki::instance();
+    const DevPki& dev = DevPki::instance();
+    const auto rendered = renderAgreement();
+    const std::string withFields = signing::addSignatureFields(rendered.bytes, placementsOf(rendered));
+    std::string sealCms, personCms;
+    const std::string sealed = signing::signPdf(withFields, sealOptions(), keeping(sealCms, opensslSigner("seal")));
+    const std::string signed_ =
+        signing::signPdf(sealed, fillField("podpis_powiat"), keeping(personCms, opensslSigner("rsa")));
+    const auto signedFile = save("lt-0-signed", signed_);
+    writeFile(pki.dir + "/seal-cms.der", sealCms);
+    writeFile(pki.dir + "/person-cms.der", personCms);
+
+    const std::string caDer = derOf(pki.dir + "/ca.pem"), sealDer = derOf(pki.dir + "/seal.pem"),
+                      rsaDer = derOf(pki.dir + "/rsa.pem"), crlDer = derOf(dev.crlPem, "crl"),
+                      tsaDer = derOf(dev.tsaPem), devCaDer = derOf(dev.caPem);
+    signing::DssMaterial material;
+    material.certificatesDer = {caDer, sealDer, rsaDer};
+    material.crlsDer = {crlDer};
+    material.ocspResponsesDer = {dev.ocspDer};
+    material.vri = {{sealCms, {0, 1}, {0}, {}}, {personCms, {0, 2}, {}, {0}}};
+
+    // 1. the first DSS: one update, catalog (and Info) the only earlier objects written again.
+    const std::string withDss = signing::addDocumentSecurityStore(signed_, material);
+    const auto dssFile = save("lt-1-dss", withDss);
+    CHECK(isPrefix(signed_, withDss));
+    CHECK(qpdfClean(dssFile));
+    CHECK(withDss == signing::addDocumentSecurityStore(signed_, material)); // no clock
+    const std::string trailer = qpdfShow(signedFile, "trailer");
+    const int oldSize = std::stoi([&] {
+        std::smatch m;
+        std::regex_search(trailer, m, std::regex(R"(/Size\s+(\d+))"));
+        return m[1].str();
+    }());
+    std::set<int> rewritten;
+    for (int number : objectsWrittenAfter(signed_, withDss))
+        if (number < oldSize) rewritten.insert(number);
+    CHECK(rewritten ==
+          std::set<int>{std::stoi(referenceUnder(trailer, "Root")), std::stoi(referenceUnder(trailer, "Info"))});
+
+    std::string dss = qpdfDss(dssFile);
+    INFO(dss);
+    const auto certs = referencesIn(dss, "Certs");
+    REQUIRE(certs.size() == 3);
+    REQUIRE(referencesIn(dss, "CRLs").size() == 1);
+    REQUIRE(referencesIn(dss, "OCSPs").size() == 1);
+    CHECK(streamData(dssFile, certs[0]) == caDer);
+    CHECK(streamData(dssFile, certs[2]) == rsaDer);
+    CHECK(streamData(dssFile, referencesIn(dss, "CRLs")[0]) == crlDer);
+    CHECK(streamData(dssFile, referencesIn(dss, "OCSPs")[0]) == dev.ocspDer);
+    // /VRI keys: upper-case hex SHA-1 of each signature's CMS, as openssl computes it.
+    const std::string sealKey = opensslSha1Upper(pki.dir + "/seal-cms.der");
+    const std::string personKey = opensslSha1Upper(pki.dir + "/person-cms.der");
+    CHECK(dss.find("/" + sealKey + " << /CRL [ " + referencesIn(dss, "CRLs")[0] + " 0 R ] /Cert [ " + certs[0] +
+                   " 0 R " + certs[1] + " 0 R ] >>") != std::string::npos);
+    CHECK(dss.find("/" + personKey + " << /Cert [ " + certs[0] + " 0 R " + certs[2] + " 0 R ] /OCSP [ " +
+                   referencesIn(dss, "OCSPs")[0] + " 0 R ] >>") != std::string::npos);
+
+    auto reports = pdfsig(dssFile);
+    REQUIRE(reports.signatures.size() == 2);
+    for (const auto& report : reports.signatures) {
+        CHECK(report.validation == "Signature is Valid.");
+        CHECK(report.certificate == "Certificate is Trusted.");
+        CHECK_FALSE(report.totalDocumentSigned);
+    }
+
+    const signing::DssContents read = signing::readDocumentSecurityStore(withDss);
+    CHECK(read.present);
+    CHECK(read.certificatesDer == material.certificatesDer);
+    CHECK(read.crlsDer == material.crlsDer);
+    CHECK(read.ocspResponsesDer == material.ocspResponsesDer);
+    REQUIRE(read.vri.count(sealKey) == 1);
+    CHECK(read.vri.at(sealKey).certificatesDer == std::vector<std::string>{caDer, sealDer});
+    CHECK(read.vri.at(sealKey).crlsDer == std::vector<std::string>{crlDer});
+    CHECK(read.vri.at(personKey).ocspResponsesDer == std::vector<std::string>{dev.ocspDer});
+    CHECK_FALSE(signing::readDocumentSecurityStore(signed_).present);
+
+    // 2. a document timestamp (B-LTA) after the certification and the DSS.
+    std::string token;
+    const std::string stamped = signing::signPdf(withDss, timestampOptions(), keeping(token, opensslTimestamp));
+    const auto stampedFile = save("lt-2-stamped", stamped);
+    CHECK(isPrefix(withDss, stamped));
+    CHECK(qpdfClean(stampedFile));
+    std::string raw;
+    reports = pdfsig(stampedFile, &raw);
+    INFO(raw);
+    REQUIRE(reports.signatures.size() == 3);
+    // poppler 22.12 lists a document timestamp (signer: the TSA, covering the whole file) but reports
+    // its type as "unknown" and does not validate it; openssl checks the token against the PDF.
+    const SignatureReport* timestamp = reports.find("DocTimeStamp1");
+    REQUIRE(timestamp != nullptr);
+    CHECK(raw.find("Signer Certificate Common Name: Kooperdoc – znacznik czasu deweloperski") != std::string::npos);
+    CHECK(timestamp->totalDocumentSigned);
+    CHECK(timestampVerifies(stampedFile, stamped));
+    for (const char* field : {"Pieczęć Kooperdoc", "podpis_powiat"}) {
+        INFO(field);
+        REQUIRE(reports.find(field) != nullptr);
+        CHECK(reports.find(field)->validation == "Signature is Valid.");
+    }
+    // The timestamp dictionary as qpdf reads it: DocTimeStamp, RFC 3161, no claimed time or text.
+    const auto qdf = runCommand("qpdf --qdf --object-streams=disable " + quote(stampedFile) + " -").output;
+    const auto docTimeStampAt = qdf.find("/Type /DocTimeStamp");
+    REQUIRE(docTimeStampAt != std::string::npos);
+    const auto objectStart = qdf.rfind(" obj\n", docTimeStampAt);
+    const std::string timestampDictionary = qdf.substr(objectStart, qdf.find("endobj", docTimeStampAt) - objectStart);
+    CHECK(timestampDictionary.find("/SubFilter /ETSI.RFC3161") != std::string::npos);
+    CHECK(timestampDictionary.find("/Filter /Adobe.PPKLite") != std::string::npos);
+    for (const char* absent : {"/M ", "/Reason", "/Location", "/Name", "/Reference"})
+        CHECK(timestampDictionary.find(absent) == std::string::npos);
+    CHECK(qdf.find("/P 2\n") != std::string::npos); // still certified with /P 2
+
+    // 3. a second DSS with overlapping material (the TSA's certificate is new) is de-duplicated.
+    signing::DssMaterial more;
+    more.certificatesDer = {caDer, tsaDer, devCaDer, tsaDer};
+    more.crlsDer = {crlDer};
+    more.vri = {{token, {1, 2}, {0}, {}}, {sealCms, {0}, {}, {}}};
+    const std::string renewed = signing::addDocumentSecurityStore(stamped, more);
+    const auto renewedFile = save("lt-3-renewed", renewed);
+    CHECK(isPrefix(stamped, renewed));
+    CHECK(qpdfClean(renewedFile));
+    const std::string dss2 = qpdfDss(renewedFile);
+    INFO(dss2);
+    const auto certs2 = referencesIn(dss2, "Certs");
+    REQUIRE(certs2.size() == 5);
+    CHECK(std::vector<std::string>(certs2.begin(), certs2.begin() + 3) == certs); // the stored streams, reused
+    CHECK(referencesIn(dss2, "CRLs") == referencesIn(dss, "CRLs"));
+    CHECK(referencesIn(dss2, "OCSPs") == referencesIn(dss, "OCSPs"));
+    const auto read2 = signing::readDocumentSecurityStore(renewed);
+    CHECK(read2.certificatesDer == std::vector<std::string>{caDer, sealDer, rsaDer, tsaDer, devCaDer});
+    REQUIRE(read2.vri.size() == 3);
+    CHECK(read2.vri.at(sealKey).certificatesDer == std::vector<std::string>{caDer, sealDer}); // merged, no duplicate
+    CHECK(read2.vri.at(opensslSha1Upper(pki.dir + "/dev/ts.der")).certificatesDer ==
+          std::vector<std::string>{tsaDer, devCaDer});
+    reports = pdfsig(renewedFile, &raw);
+    INFO(raw);
+    REQUIRE(reports.signatures.size() == 3);
+    for (const char* field : {"Pieczęć Kooperdoc", "podpis_powiat"}) {
+        INFO(field);
+        REQUIRE(reports.find(field) != nullptr);
+        CHECK(reports.find(field)->validation == "Signature is Valid.");
+    }
+    CHECK(timestampVerifies(renewedFile, renewed));
+
+    SECTION("a document timestamp needs no fields and refuses what it cannot record") {
+        const std::string plain = signing::signPdf(rendered.bytes, timestampOptions(), opensslTimestamp);
+        const auto plainFile = save("lt-plain-stamp", plain);
+        CHECK(qpdfClean(plainFile));
+        const auto plainReports = pdfsig(plainFile);
+        REQUIRE(plainReports.signatures.size() == 1);
+        CHECK(plainReports.signatures[0].field == "DocTimeStamp1");
+        CHECK(plainReports.signatures[0].totalDocumentSigned);
+        CHECK(timestampVerifies(plainFile, plain));
+        // the next one is DocTimeStamp2
+        CHECK(pdfsig(save("lt-stamp-2", signing::signPdf(stamped, timestampOptions(), opensslTimestamp)))
+                  .find("DocTimeStamp2") != nullptr);
+
+        auto options = timestampOptions();
+        options.certify = true;
+        requireError([&] { signing::signPdf(rendered.bytes, options, opensslTimestamp); }, ErrorCode::kInvalidArgument,
+                     "signature.options_invalid");
+        options = timestampOptions();
+        options.reason = "Archiwizacja";
+        requireError([&] { signing::prepareSignature(rendered.bytes, options); }, ErrorCode::kInvalidArgument,
+                     "signature.options_invalid");
+        options = timestampOptions();
+        options.signingTimeEpoch = 1768471260;
+        requireError([&] { signing::prepareSignature(rendered.bytes, options); }, ErrorCode::kInvalidArgument,
+                     "signature.options_invalid");
+        options = timestampOptions();
+        options.fieldName = "podpis_gmina";
+        requireError([&] { signing::prepareSignature(withFields, options); }, ErrorCode::kAlreadyExists,
+                     "signature.field_exists");
+    }
+
+    SECTION("an input with object streams and an xref stream takes a signature, a DSS and a timestamp") {
+        const auto packedFile = pki.dir + "/lt-packed-0.pdf";
+        shell("qpdf --object-streams=generate " + quote(save("lt-packed-in", withFields)) + " " + quote(packedFile));
+        const std::string packed = readFile(packedFile);
+        REQUIRE(packed.find("/Type /ObjStm") != std::string::npos);
+        std::string cms;
+        const std::string packedSigned =
+            signing::signPdf(packed, fillField("podpis_gmina"), keeping(cms, opensslSigner("ec")));
+        signing::DssMaterial packedMaterial;
+        packedMaterial.certificatesDer = {caDer};
+        packedMaterial.vri = {{cms, {0}, {}, {}}};
+        const std::string packedDss = signing::addDocumentSecurityStore(packedSigned, packedMaterial);
+        const std::string packedStamped = signing::signPdf(packedDss, timestampOptions(), opensslTimestamp);
+        CHECK(isPrefix(packed, packedSigned));
+        CHECK(isPrefix(packedSigned, packedDss));
+        CHECK(isPrefix(packedDss, packedStamped));
+        const auto file = save("lt-packed-3", packedStamped);
+        CHECK(qpdfClean(file));
+        CHECK(signing::readDocumentSecurityStore(packedStamped).certificatesDer == packedMaterial.certificatesDer);
+        const auto packedReports = pdfsig(file);
+        REQUIRE(packedReports.find("podpis_gmina") != nullptr);
+        CHECK(packedReports.find("podpis_gmina")->validation == "Signature is Valid.");
+        CHECK(timestampVerifies(file, packedStamped));
+    }
+
+    SECTION("DSS material that cannot be stored is refused") {
+        requireError([&] { signing::addDocumentSecurityStore(signed_, {}); }, ErrorCode::kInvalidArgument,
+                     "dss.material_invalid");
+        signing::DssMaterial bad;
+        bad.certificatesDer = {caDer, ""};
+        requireError([&] { signing::addDocumentSecurityStore(signed_, bad); }, ErrorCode::kInvalidArgument,
+                     "dss.material_invalid");
+        bad.certificatesDer = {caDer};
+        bad.vri = {{sealCms, {1}, {}, {}}};
+        requireError([&] { signing::addDocumentSecurityStore(signed_, bad); }, ErrorCode::kInvalidArgument,
+                     "dss.material_invalid");
+        requireError([&] { signing::addDocumentSecurityStore("not a pdf", material); }, ErrorCode::kInvalidArgument,
+                     "pdf.unreadable");
+        requireError([&] { signing::readDocumentSecurityStore("not a pdf"); }, ErrorCode::kInvalidArgument,
+                     "pdf.unreadable");
+    }
+}
+
+TEST_CASE("remote signing: prepare, persist only the PDF, restore, sign elsewhere and embed", "[pdfsig]") {
+    const DevPki& dev = DevPki::instance();
+    const auto rendered = renderAgreement();
+    const std::string withFields = signing::addSignatureFields(rendered.bytes, placementsOf(rendered));
+    auto options = fillField("podpis_gmina");
+    options.signingTimeEpoch = static_cast<std::int64_t>(std::time(nullptr)); // inside the dev seal's validity
+
+    const signing::PreparedPdfSignature prepared = signing::prepareSignature(withFields, options);
+    CHECK(isPrefix(withFields, prepared.pdf));
+    CHECK(prepared.contentsLength == 2 * options.reservedBytes + 2);
+    CHECK(prepared.pdf.substr(prepared.contentsOffset, prepared.contentsLength) ==
+          "<" + std::string(2 * options.reservedBytes, '0') + ">");
+    CHECK(prepared.byteRange[0] == 0);
+    CHECK(prepared.byteRange[1] == static_cast<std::int64_t>(prepared.contentsOffset));
+    CHECK(prepared.byteRange[2] == static_cast<std::int64_t>(prepared.contentsOffset + prepared.contentsLength));
+    CHECK(prepared.byteRange[2] + prepared.byteRange[3] == static_cast<std::int64_t>(prepared.pdf.size()));
+    CHECK(prepared.signedBytes() == prepared.pdf.substr(0, prepared.contentsOffset) +
+                                        prepared.pdf.substr(prepared.contentsOffset + prepared.contentsLength));
+    // The PDF itself says the same (qpdf reads the /ByteRange of the new signature dictionary).
+    const auto preparedFile = save("remote-0-prepared", prepared.pdf);
+    CHECK(qpdfClean(preparedFile));
+    const auto preparedQdf = runCommand("qpdf --qdf --object-streams=disable " + quote(preparedFile) + " -").output;
+    CHECK(std::regex_search(preparedQdf, std::regex("/ByteRange \\[\\s*0\\s+" + std::to_string(prepared.byteRange[1]) +
+                                                    "\\s+" + std::to_string(prepared.byteRange[2]) + "\\s+" +
+                                                    std::to_string(prepared.byteRange[3]) + "\\s*\\]")));
+
+    // "Restart": only the PDF was kept.
+    const signing::PreparedPdfSignature restored = signing::restorePreparedSignature(readFile(preparedFile));
+    CHECK(restored.pdf == prepared.pdf);
+    CHECK(restored.byteRange == prepared.byteRange);
+    CHECK(restored.contentsOffset == prepared.contentsOffset);
+    CHECK(restored.contentsLength == prepared.contentsLength);
+
+    // Hash-then-sign elsewhere: the key never meets the PDF code; openssl signs the attributes.
+    const auto identity = signing::SigningIdentity::fromCertificates(readFile(dev.sealPem)); // seal, then CA
+    const signing::PreparedSignature attributes =
+        identity.prepareSignature(restored.signedBytes(), options.signingTimeEpoch);
+    writeFile(dev.dir + "/attrs.der", attributes.signedAttributesDer());
+    shell("openssl dgst -sha256 -sign " + quote(dev.sealKey) + " -out " + quote(dev.dir + "/attrs.sig") + " " +
+          quote(dev.dir + "/attrs.der"));
+    const std::string cms = identity.assembleCms(restored.signedBytes(), readFile(dev.dir + "/attrs.sig"), attributes);
+    const std::string remote = signing::embedSignature(restored, cms);
+    const auto remoteFile = save("remote-1-signed", remote);
+    CHECK(remote.size() == prepared.pdf.size());
+    CHECK(isPrefix(withFields, remote));
+    CHECK(qpdfClean(remoteFile));
+    std::string raw;
+    auto reports = pdfsig(remoteFile, &raw);
+    INFO(raw);
+    REQUIRE(reports.signatures.size() == 1);
+    CHECK(reports.signatures[0].field == "podpis_gmina");
+    CHECK(reports.signatures[0].type == "ETSI.CAdES.detached");
+    CHECK(reports.signatures[0].validation == "Signature is Valid.");
+    CHECK(reports.signatures[0].certificate == "Certificate is Trusted.");
+    CHECK(reports.signatures[0].totalDocumentSigned);
+
+    // signPdf is the same path: with the same (deterministic RSA) CMS it gives the same bytes.
+    const auto sealIdentity = signing::SigningIdentity::fromPem(readFile(dev.sealPem), readFile(dev.sealKey));
+    const std::string local = signing::signPdf(withFields, options, [&](std::string_view bytes) {
+        return sealIdentity.signCadesDetached(bytes, options.signingTimeEpoch);
+    });
+    CHECK(local == remote);
+
+    SECTION("a document timestamp goes through the same steps") {
+        const auto stampPrepared = signing::prepareSignature(remote, timestampOptions());
+        const auto stampRestored = signing::restorePreparedSignature(stampPrepared.pdf);
+        CHECK(stampRestored.byteRange == stampPrepared.byteRange);
+        const auto stampFile = save(
+            "remote-2-stamped", signing::embedSignature(stampRestored, opensslTimestamp(stampRestored.signedBytes())));
+        const auto stampReports = pdfsig(stampFile);
+        REQUIRE(stampReports.signatures.size() == 2);
+        CHECK(stampReports.find("podpis_gmina")->validation == "Signature is Valid.");
+        CHECK(timestampVerifies(stampFile, readFile(stampFile)));
+    }
+
+    SECTION("a CMS that does not fit, or none, is refused") {
+        auto small = options;
+        small.reservedBytes = 512;
+        const auto tight = signing::prepareSignature(withFields, small);
+        requireError([&] { signing::embedSignature(tight, cms); }, ErrorCode::kInternal, "signature.too_large");
+        requireError([&] { signing::embedSignature(prepared, ""); }, ErrorCode::kInternal, "signature.cms_empty");
+        CHECK_NOTHROW(signing::embedSignature(tight, std::string(512, '\x30'))); // exactly full is fine
+    }
+
+    SECTION("a prepared state that does not hold together is refused, not signed") {
+        auto expectInvalid = [&](const signing::PreparedPdfSignature& state) {
+            requireError([&] { signing::embedSignature(state, cms); }, ErrorCode::kInvalidArgument,
+                         "signature.prepared_invalid");
+        };
+        auto damaged = prepared;
+        damaged.pdf[damaged.contentsOffset + 100] = '7'; // the hole is no longer empty
+        expectInvalid(damaged);
+        damaged = prepared;
+        damaged.contentsLength -= 2; // the hole's size
+        expectInvalid(damaged);
+        damaged = prepared;
+        damaged.byteRange[3] += 1;
+        expectInvalid(damaged);
+        damaged = prepared;
+        damaged.pdf += "\n"; // bytes appended after preparing
+        expectInvalid(damaged);
+        damaged = prepared;
+        damaged.pdf.pop_back(); // truncated
+        expectInvalid(damaged);
+        damaged = prepared;
+        damaged.contentsOffset += 2; // numbers that agree with each other, not with the PDF
+        damaged.byteRange = {0, damaged.byteRange[1] + 2, damaged.byteRange[2] + 2, damaged.byteRange[3] - 2};
+        expectInvalid(damaged);
+        damaged = prepared;
+        const auto rangeAt = damaged.pdf.rfind("/ByteRange");
+        damaged.pdf[damaged.pdf.find(' ', rangeAt + 14) - 1] ^= 1; // the PDF's own /ByteRange no longer agrees
+        expectInvalid(damaged);
+        damaged = prepared;
+        damaged.byteRange[2] = static_cast<std::int64_t>(damaged.pdf.size()) + 10;
+        requireError([&] { (void)damaged.signedBytes(); }, ErrorCode::kInvalidArgument, "signature.prepared_invalid");
+
+        // Restoring finds nothing to fill in a signed PDF, and refuses a damaged hole.
+        requireError([&] { signing::restorePreparedSignature(remote); }, ErrorCode::kInvalidArgument,
+                     "signature.prepared_invalid");
+        requireError([&] { signing::restorePreparedSignature(withFields); }, ErrorCode::kInvalidArgument,
+                     "signature.prepared_invalid");
+        std::string holed = prepared.pdf;
+        holed[prepared.contentsOffset + 1] = '1';
+        requireError([&] { signing::restorePreparedSignature(holed); }, ErrorCode::kInvalidArgument,
+                     "signature.prepared_invalid");
+        requireError([&] { signing::restorePreparedSignature("%PDF-1.7\ngarbage"); }, ErrorCode::kInvalidArgument,
+                     "pdf.unreadable");
+        // Embedding twice: the first result is no prepared state any more.
+        auto twice = prepared;
+        twice.pdf = remote;
+        expectInvalid(twice);
+    }
+}
+
+TEST_CASE("signature appearances embed their font with exact widths and a subset name of their own (PDF/A)",
+          "[pdfsig]") {
+    const auto rendered = renderAgreement();
+    auto placements = placementsOf(rendered);
+    const std::string withFields = signing::addSignatureFields(rendered.bytes, placements);
+    const std::string sealed = signing::signPdf(withFields, sealOptions(), opensslSigner("seal"));
+    const std::string signed_ = signing::signPdf(sealed, fillField("podpis_powiat"), opensslSigner("rsa"));
+    for (const auto& [name, bytes] :
+         {std::pair<std::string, std::string>{"font-fields", withFields}, {"font-signed", signed_}}) {
+        INFO(name);
+        const auto file = save(name, bytes);
+        const auto fonts = pdffonts(file);
+        REQUIRE(fonts.size() == 3); // the body's two and the appearances' one
+        for (const auto& [fontName, embedded] : fonts) {
+            INFO(fontName);
+            CHECK(embedded == "yes");
+            CHECK(fontName.rfind("AAAAAA+", 0) != 0); // PoDoFo's fixed tag is replaced
+        }
+        const std::string widths = fontWidthReport(file);
+        INFO(widths);
+        CHECK(widths.find("fonts 3 checked") != std::string::npos);
+        CHECK(widths.find(" mismatched 0") != std::string::npos);
+    }
+
+    // Two updates with different glyphs: two subsets, two names.
+    auto first = placements;
+    first.resize(1);
+    auto second = placements;
+    second.erase(second.begin());
+    second[0].appearanceText = "Ęść ŹŻ\nqwxyz";
+    const std::string twice = signing::addSignatureFields(signing::addSignatureFields(rendered.bytes, first), second);
+    const auto fonts = pdffonts(save("font-twice", twice));
+    REQUIRE(fonts.size() == 4);
+    CHECK(fonts[2].first != fonts[3].first);
+    CHECK(fontWidthReport(save("font-twice", twice)).find(" mismatched 0") != std::string::npos);
 }
