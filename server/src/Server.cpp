@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "kooperdoc/server/Server.h"
 
+#include <chrono>
 #include <iostream>
 #include <sstream>
 #include <memory>
@@ -21,6 +22,8 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include "kooperdoc/core/Error.h"
+#include "kooperdoc/server/SigningSetup.h"
+#include "kooperdoc/signing/Timestamp.h"
 #include "kooperdoc/templates/Catalog.h"
 
 namespace kooperdoc::server {
@@ -87,8 +90,15 @@ Poco::JSON::Object::Ptr templateSummary(const templates::Template& t) {
     return o;
 }
 
+/// What the handlers share; immutable once the server runs.
+struct Services {
+    std::shared_ptr<signing::EmbeddedTsa> tsa;  ///< null when the timestamps come from elsewhere
+};
+
 class ApiHandler : public Poco::Net::HTTPRequestHandler {
 public:
+    explicit ApiHandler(std::shared_ptr<const Services> services) : services_(std::move(services)) {}
+
     void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
         try {
             route(request, response);
@@ -100,10 +110,16 @@ public:
     }
 
 private:
-    static void route(HTTPServerRequest& request, HTTPServerResponse& response) {
+    std::shared_ptr<const Services> services_;
+
+    void route(HTTPServerRequest& request, HTTPServerResponse& response) {
         const auto path = request.getURI().substr(0, request.getURI().find('?'));
         const bool get = request.getMethod() == Poco::Net::HTTPRequest::HTTP_GET;
         const auto& catalog = templates::Catalog::builtIn();
+        if (path == "/v1/timestamp") {
+            timestamp(request, response);
+            return;
+        }
         if (path == "/healthz") {
             requireGet(get);
             Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
@@ -144,6 +160,27 @@ private:
         throw Error(ErrorCode::kNotFound, "route.unknown", "no such resource " + path);
     }
 
+    /// RFC 3161 over HTTP (RFC 3161 §3.4): the embedded TSA, for installations without a
+    /// contracted one and for the other Kooperdoc instances of a deployment.
+    void timestamp(HTTPServerRequest& request, HTTPServerResponse& response) {
+        if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_POST) {
+            throw Error(ErrorCode::kInvalidArgument, "method.not_allowed", "only POST is allowed here");
+        }
+        if (!services_->tsa) throw Error(ErrorCode::kNotFound, "timestamp.not_served", "this instance runs no TSA");
+        if (request.getContentType() != "application/timestamp-query") {
+            throw Error(ErrorCode::kUnsupportedMediaType, "timestamp.media_type", "expected application/timestamp-query");
+        }
+        constexpr std::size_t kMaxRequest = 64 * 1024;  // a TimeStampReq is about a hundred bytes
+        std::string body;
+        char buffer[4096];
+        auto& in = request.stream();
+        while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+            body.append(buffer, static_cast<std::size_t>(in.gcount()));
+            if (body.size() > kMaxRequest) throw Error(ErrorCode::kPayloadTooLarge, "timestamp.request_too_large", "request too large");
+        }
+        sendRaw(response, services_->tsa->respond(body), "application/timestamp-reply");
+    }
+
     static void requireGet(bool get) {
         if (!get) throw Error(ErrorCode::kInvalidArgument, "method.not_allowed", "only GET is allowed here");
     }
@@ -158,7 +195,13 @@ private:
 
 class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override { return new ApiHandler; }
+    explicit HandlerFactory(std::shared_ptr<const Services> services) : services_(std::move(services)) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+        return new ApiHandler(services_);
+    }
+
+private:
+    std::shared_ptr<const Services> services_;
 };
 
 class KooperdocServer : public Poco::Util::ServerApplication {
@@ -169,15 +212,23 @@ protected:
                               .callback(Poco::Util::OptionCallback<KooperdocServer>(this, &KooperdocServer::showHelp)));
         options.addOption(Poco::Util::Option("port", "p", "TCP port (default 8080)").required(false)
                               .repeatable(false).argument("N").binding("kooperdoc.http.port"));
+        options.addOption(Poco::Util::Option("config", "c", "settings file (see config/kooperdoc.properties)")
+                              .required(false).repeatable(false).argument("FILE")
+                              .callback(Poco::Util::OptionCallback<KooperdocServer>(this, &KooperdocServer::loadConfig)));
         options.addOption(Poco::Util::Option("bind", "b", "address to listen on (default 127.0.0.1)")
                               .required(false).repeatable(false).argument("ADDRESS").binding("kooperdoc.http.bind"));
+    }
+
+    void loadConfig(const std::string&, const std::string& path) {
+        // Below the command line's own priority, so --port still wins over the file.
+        loadConfiguration(path, Poco::Util::Application::PRIO_DEFAULT);
     }
 
     void showHelp(const std::string&, const std::string&) {
         Poco::Util::HelpFormatter formatter(options());
         formatter.setCommand("kooperdoc serve");
         formatter.setUsage("[options]");
-        formatter.setHeader("Runs the Kooperdoc HTTP service (GET /healthz, GET /v1/templates).");
+        formatter.setHeader("Runs the Kooperdoc HTTP service (GET /healthz, GET /v1/templates, POST /v1/timestamp).");
         formatter.format(std::cout);
         helpRequested_ = true;
         stopOptionsProcessing();
@@ -188,10 +239,14 @@ protected:
         const auto port = static_cast<Poco::UInt16>(config().getUInt("kooperdoc.http.port", 8080));
         const auto bind = config().getString("kooperdoc.http.bind", "127.0.0.1");
         templates::Catalog::builtIn();  // load and check every template before accepting requests
+        auto services = std::make_shared<Services>();
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+        services->tsa = loadSigningSetup(config(), {}, std::cerr, now).embeddedTsa;
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(bind, port));
         auto* params = new Poco::Net::HTTPServerParams;
         params->setMaxThreads(16);
-        Poco::Net::HTTPServer server(new HandlerFactory, socket, params);
+        Poco::Net::HTTPServer server(new HandlerFactory(services), socket, params);
         server.start();
         // Port 0 lets the system choose; print the real one so scripts and tests can find it.
         std::cout << "kooperdoc: listening on http://" << (bind == "0.0.0.0" ? "localhost" : bind) << ":"
