@@ -1,116 +1,341 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Render, seal and sign through the CLI; poppler's pdfsig (with our development CA in an NSS
-// database) and qpdf are the judges.
+// Render, seal and sign through the CLI at every PAdES level; poppler's pdfsig (with our CAs in
+// an NSS database), PDFBox + BouncyCastle (tests/tools/SignatureCheck.java) and qpdf judge.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 #include "CliSupport.h"
+#include "ServerProcess.h"
 
 using namespace kooperdoc::testing;
 
 namespace {
 
-struct SignatureVerdicts {
-    int signatures = 0;  ///< signed fields; empty ready-to-sign fields are listed too but not counted
+int countMatches(const std::string& text, const std::string& pattern) {
+    const std::regex re(pattern);
+    return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+}
+
+struct PdfsigReport {
+    int validated = 0;  ///< signed fields pdfsig checked; empty ready-to-sign fields are not counted
     int valid = 0;
     int trusted = 0;
     std::string text;
 };
 
-/// pdfsig exits 0 even on a digest mismatch, so its report is read line by line.
-SignatureVerdicts pdfsig(const std::string& nssDir, const std::string& pdf) {
-    SignatureVerdicts v;
-    v.text = runCommand("pdfsig -nssdir sql:" + quote(nssDir) + " " + quote(pdf) + " 2>&1").output;
-    const std::regex signature("Signature Validation: ");
-    v.signatures = static_cast<int>(std::distance(std::sregex_iterator(v.text.begin(), v.text.end(), signature), std::sregex_iterator()));
-    const std::regex valid("Signature Validation: Signature is Valid\\.");
-    v.valid = static_cast<int>(std::distance(std::sregex_iterator(v.text.begin(), v.text.end(), valid), std::sregex_iterator()));
-    const std::regex trusted("Certificate Validation: Certificate is Trusted\\.");
-    v.trusted = static_cast<int>(std::distance(std::sregex_iterator(v.text.begin(), v.text.end(), trusted), std::sregex_iterator()));
-    return v;
+struct JavaReport {
+    int exitCode = -1;
+    std::vector<std::string> lines;
+    std::string text;
+    int count(const std::string& pattern) const {
+        return static_cast<int>(std::count_if(lines.begin(), lines.end(),
+                                              [&](const std::string& l) { return std::regex_search(l, std::regex(pattern)); }));
+    }
+};
+
+/// A development identity (seal: RSA-2048, person: ECDSA P-256), a third signer with an RSA-3072
+/// key from a CA of the test's own, both CAs in an NSS database for pdfsig.
+class SigningLab {
+public:
+    SigningLab() : dir_(scratchDir("signing")) {
+        REQUIRE(run(quote(cli()) + " dev-identity --out " + quote(identity())).exitCode == 0);
+        REQUIRE(run("openssl pkcs12 -export -passout pass:tajne-hasło -inkey " + quote(identity() + "/person.key.pem") +
+                    " -in " + quote(identity() + "/person.pem") + " -out " + quote(file("jan.p12"))).exitCode == 0);
+        const auto config = file("openssl.cnf");
+        writeFile(config, "[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\n"
+                          "keyUsage=critical,keyCertSign,cRLSign\n[signer]\nbasicConstraints=CA:FALSE\n"
+                          "keyUsage=critical,digitalSignature,nonRepudiation\n");
+        REQUIRE(run("openssl req -x509 -newkey rsa:3072 -nodes -keyout " + quote(file("test-ca.key")) + " -out " +
+                    quote(file("test-ca.pem")) + " -days 30 -subj '/CN=Testowe CA/O=Kooperdoc testy/C=PL' -config " +
+                    quote(config) + " -extensions ca -utf8").exitCode == 0);
+        REQUIRE(run("openssl req -new -newkey rsa:3072 -nodes -keyout " + quote(file("anna.key")) + " -out " +
+                    quote(file("anna.csr")) + " -subj '/CN=Anna Nowak/serialNumber=PNOPL-02070803628/C=PL' -config " +
+                    quote(config) + " -utf8").exitCode == 0);
+        REQUIRE(run("openssl x509 -req -in " + quote(file("anna.csr")) + " -CA " + quote(file("test-ca.pem")) + " -CAkey " +
+                    quote(file("test-ca.key")) + " -CAcreateserial -days 30 -extfile " + quote(config) +
+                    " -extensions signer -out " + quote(file("anna.pem"))).exitCode == 0);
+        REQUIRE(run("cat " + quote(file("anna.pem")) + " " + quote(file("test-ca.pem")) + " > " + quote(file("anna-chain.pem")) +
+                    " && openssl pkcs12 -export -passout pass:tajne-hasło -inkey " + quote(file("anna.key")) + " -in " +
+                    quote(file("anna-chain.pem")) + " -out " + quote(file("anna.p12"))).exitCode == 0);
+        writeFile(file("password"), "tajne-hasło\n");
+        std::filesystem::create_directories(file("nss"));
+        REQUIRE(run("certutil -N -d sql:" + quote(file("nss")) + " --empty-password").exitCode == 0);
+        REQUIRE(run("certutil -A -d sql:" + quote(file("nss")) + " -n kooperdoc-dev-ca -t CT,C,C -i " +
+                    quote(identity() + "/ca.pem")).exitCode == 0);
+        REQUIRE(run("certutil -A -d sql:" + quote(file("nss")) + " -n test-ca -t CT,C,C -i " + quote(file("test-ca.pem"))).exitCode == 0);
+    }
+    ~SigningLab() { std::filesystem::remove_all(dir_); }
+
+    std::string file(const std::string& name) const { return dir_ + "/" + name; }
+    std::string identity() const { return dir_ + "/identity"; }
+
+    static CommandResult run(const std::string& command) {
+        auto result = runCommand(command + " 2>&1");
+        UNSCOPED_INFO(command << "\n" << result.output);
+        return result;
+    }
+
+    CommandResult sealSample(const std::string& id, const std::string& out, const std::string& level) const {
+        return runCommand("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " " + quote(cli()) + " render " + id + " " +
+                          quote(sourceDir() + "/templates/catalog/" + id + "/samples/sample.json") + " -o " + quote(out) +
+                          " --seal --level " + level + " --identity " + quote(identity()) + " 2>&1");
+    }
+
+    CommandResult sign(const std::string& in, const std::string& field, const std::string& p12, const std::string& out,
+                       const std::string& level, const std::string& password = "password") const {
+        return runCommand(quote(cli()) + " sign " + quote(in) + " --field " + field + " --p12 " + quote(file(p12)) +
+                          " --password-file " + quote(file(password)) + " --level " + level + " --identity " +
+                          quote(identity()) + " -o " + quote(out) + " 2>&1");
+    }
+
+    PdfsigReport pdfsig(const std::string& pdf) const {
+        PdfsigReport r;
+        // pdfsig exits 0 even on a digest mismatch, so its report is read line by line.
+        r.text = runCommand("pdfsig -nssdir sql:" + quote(file("nss")) + " " + quote(pdf) + " 2>&1").output;
+        r.validated = countMatches(r.text, "Signature Validation: ");
+        r.valid = countMatches(r.text, "Signature Validation: Signature is Valid\\.");
+        r.trusted = countMatches(r.text, "Certificate Validation: Certificate is Trusted\\.");
+        return r;
+    }
+
+    static JavaReport java(const std::string& pdf) {
+        JavaReport r;
+        const auto result = runCommand(std::string(KOOPERDOC_SIGNATURE_CHECK) + " " + quote(pdf) + " 2>&1");
+        r.exitCode = result.exitCode;
+        r.text = result.output;
+        std::istringstream lines(result.output);
+        for (std::string line; std::getline(lines, line);) {
+            if (!line.empty()) r.lines.push_back(line);
+        }
+        return r;
+    }
+
+    static bool qpdfClean(const std::string& pdf) { return runCommand("qpdf --check " + quote(pdf) + " >/dev/null 2>&1").exitCode == 0; }
+
+    static bool hasDss(const std::string& pdf) {
+        return runCommand("qpdf --json=2 --json-key=qpdf " + quote(pdf) + " 2>&1").output.find("\"/DSS\": ") != std::string::npos;
+    }
+
+private:
+    std::string dir_;
+};
+
+/// Seals a sample at \p level, has two people sign it at the same level, and checks every step.
+void sealAndSignThreeTimes(const std::string& level) {
+    SigningLab lab;
+    const bool timestamped = level != "B-B";
+    const bool longTerm = level == "B-LT" || level == "B-LTA";
+    const int documentTimestampsPerStep = level == "B-LTA" ? 1 : 0;
+    const std::string id = "m1-oswiadczenie-zgoda";
+
+    const std::vector<std::string> steps{lab.file("sealed.pdf"), lab.file("signed-1.pdf"), lab.file("signed-2.pdf")};
+    INFO("level " << level);
+    const auto sealed = lab.sealSample(id, steps[0], level);
+    INFO(sealed.output);
+    REQUIRE(sealed.exitCode == 0);
+    const auto first = lab.sign(steps[0], "osoba-1", "jan.p12", steps[1], level);
+    INFO(first.output);
+    REQUIRE(first.exitCode == 0);
+    const auto second = lab.sign(steps[1], "osoba-2", "anna.p12", steps[2], level);
+    INFO(second.output);
+    REQUIRE(second.exitCode == 0);
+
+    for (std::size_t step = 0; step < steps.size(); ++step) {
+        const int signatures = static_cast<int>(step) + 1;
+        const int expected = signatures * (1 + documentTimestampsPerStep);
+        INFO("after step " << step << ": " << steps[step]);
+        CHECK(SigningLab::qpdfClean(steps[step]));
+        if (step > 0) {  // every step is an incremental update: the earlier file is a prefix
+            const auto before = readFile(steps[step - 1]);
+            CHECK(readFile(steps[step]).compare(0, before.size(), before) == 0);
+        }
+        const auto verdict = lab.pdfsig(steps[step]);
+        INFO(verdict.text);
+        CHECK(verdict.validated == expected);
+        // poppler 22.12 cannot validate document timestamps (ETSI.RFC3161): it lists them as
+        // "Signature Type: unknown ... has not yet been verified". PDFBox + BouncyCastle below
+        // checks them; pdfsig judges every CAdES signature of the same file.
+        CHECK(verdict.valid == signatures);
+        CHECK(verdict.trusted == signatures);
+        CHECK(countMatches(verdict.text, "Signature Validation: Signature has not yet been verified") ==
+              signatures * documentTimestampsPerStep);
+        const auto java = SigningLab::java(steps[step]);
+        INFO(java.text);
+        CHECK(java.exitCode == 0);
+        CHECK(static_cast<int>(java.lines.size()) == expected);
+        CHECK(java.count("^VALID ") == expected);
+        CHECK(java.count("^VALID \\S+ ETSI.CAdES.detached ") == signatures);
+        CHECK(java.count("^VALID \\S+ ETSI.CAdES.detached .* ts=") == (timestamped ? signatures : 0));
+        CHECK(java.count("^VALID \\S+ ETSI.RFC3161 ") == signatures * documentTimestampsPerStep);
+        CHECK(SigningLab::hasDss(steps[step]) == longTerm);
+    }
+    const auto java = SigningLab::java(steps[2]);
+    CHECK(java.count("^VALID pieczec-kooperdoc ETSI.CAdES.detached .*Kooperdoc") == 1);
+    CHECK(java.count("^VALID osoba-1 ETSI.CAdES.detached .*Jan Kowalski") == 1);
+    CHECK(java.count("^VALID osoba-2 ETSI.CAdES.detached .*Anna Nowak") == 1);
 }
 
 }  // namespace
 
-TEST_CASE("a rendered sample is sealed and then signed, and pdfsig trusts every signature", "[signing][cli]") {
-    const auto dir = scratchDir("seal");
-    const auto identity = dir + "/identity";
-    REQUIRE(runCommand(quote(cli()) + " dev-identity --out " + quote(identity)).exitCode == 0);
-    const auto nss = dir + "/nss";
-    std::filesystem::create_directories(nss);
-    REQUIRE(runCommand("certutil -N -d sql:" + quote(nss) + " --empty-password >/dev/null 2>&1").exitCode == 0);
-    REQUIRE(runCommand("certutil -A -d sql:" + quote(nss) + " -n kooperdoc-dev-ca -t CT,C,C -i " +
-                       quote(identity + "/ca.pem") + " 2>&1").exitCode == 0);
+TEST_CASE("PAdES B-B: a sealed sample signed by two more people is valid in pdfsig and PDFBox", "[signing][cli]") {
+    sealAndSignThreeTimes("B-B");
+}
 
-    const std::string id = "m1-oswiadczenie-zgoda";
-    const auto sealed = dir + "/sealed.pdf";
-    const auto rendered = renderCli(id, sourceDir() + "/templates/catalog/" + id + "/samples/sample.json", sealed,
-                                    "--seal --identity " + quote(identity));
-    REQUIRE(rendered.exitCode == 0);
-    CHECK(runCommand("qpdf --check " + quote(sealed) + " >/dev/null 2>&1").exitCode == 0);
-    auto verdict = pdfsig(nss, sealed);
+TEST_CASE("PAdES B-T: every signature carries a valid signature timestamp", "[signing][cli]") {
+    sealAndSignThreeTimes("B-T");
+}
+
+TEST_CASE("PAdES B-LT: the DSS holds the validation data and every signature stays valid", "[signing][cli]") {
+    sealAndSignThreeTimes("B-LT");
+}
+
+TEST_CASE("PAdES B-LTA: a document timestamp follows every signature", "[signing][cli]") {
+    sealAndSignThreeTimes("B-LTA");
+}
+
+TEST_CASE("the seal leaves an empty field for every signatory and tampering is caught", "[signing][cli]") {
+    SigningLab lab;
+    const auto sealed = lab.file("sealed.pdf");
+    REQUIRE(lab.sealSample("m1-oswiadczenie-zgoda", sealed, "B-B").exitCode == 0);
+    const auto verdict = lab.pdfsig(sealed);
     INFO(verdict.text);
-    CHECK(verdict.signatures == 1);
-    CHECK(verdict.valid == 1);
-    CHECK(verdict.trusted == 1);
-    CHECK(verdict.text.find("ETSI.CAdES.detached") != std::string::npos);
-    // Every signatory of the template has its empty field, ready to sign.
     CHECK(std::regex_search(verdict.text, std::regex("Signature Field Name: osoba-1\\s+The signature form field is not signed")));
+    CHECK(verdict.text.find("ETSI.CAdES.detached") != std::string::npos);
     CHECK(foldWhitespace(pdfText(sealed)).find("podpis elektroniczny") != std::string::npos);
 
-    // A person signs the first adult's field with a PKCS#12 made from the development identity.
-    REQUIRE(runCommand("openssl pkcs12 -export -passout pass:tajne-hasło -inkey " + quote(identity + "/person.key.pem") +
-                       " -in " + quote(identity + "/person.pem") + " -out " + quote(dir + "/person.p12") + " 2>&1")
-                .exitCode == 0);
-    writeFile(dir + "/password", "tajne-hasło\n");
-    const auto signedPdf = dir + "/signed.pdf";
-    const auto signedResult = runCommand(quote(cli()) + " sign " + quote(sealed) + " --field osoba-1 --p12 " +
-                                         quote(dir + "/person.p12") + " --password-file " + quote(dir + "/password") +
-                                         " -o " + quote(signedPdf) + " 2>&1");
-    INFO(signedResult.output);
-    REQUIRE(signedResult.exitCode == 0);
-    const auto sealedBytes = readFile(sealed);
-    const auto signedBytes = readFile(signedPdf);
-    CHECK(signedBytes.compare(0, sealedBytes.size(), sealedBytes) == 0);  // an incremental update
-    CHECK(runCommand("qpdf --check " + quote(signedPdf) + " >/dev/null 2>&1").exitCode == 0);
-    verdict = pdfsig(nss, signedPdf);
-    INFO(verdict.text);
-    CHECK(verdict.signatures == 2);
-    CHECK(verdict.valid == 2);
-    CHECK(verdict.trusted == 2);
-    // The same verdict from PDFBox + BouncyCastle, which share no code with poppler or us.
-    const auto java = runCommand(std::string(KOOPERDOC_SIGNATURE_CHECK) + " " + quote(signedPdf) + " 2>&1");
-    INFO(java.output);
-    CHECK(java.exitCode == 0);
-    CHECK(std::count(java.output.begin(), java.output.end(), '\n') == 2);
-    CHECK(java.output.find("VALID pieczec-kooperdoc ETSI.CAdES.detached") != std::string::npos);
-
-    // One flipped byte inside the signed range breaks the signatures that cover it.
-    auto tampered = signedBytes;
+    const auto signedPdf = lab.file("signed.pdf");
+    REQUIRE(lab.sign(sealed, "osoba-1", "jan.p12", signedPdf, "B-B").exitCode == 0);
+    // One flipped byte inside the signed range breaks every signature that covers it.
+    auto tampered = readFile(signedPdf);
     const auto at = tampered.find("/Producer");
     REQUIRE(at != std::string::npos);
     tampered[at + 12] = static_cast<char>(tampered[at + 12] ^ 0x01);
-    writeFile(dir + "/tampered.pdf", tampered);
-    verdict = pdfsig(nss, dir + "/tampered.pdf");
-    INFO(verdict.text);
-    CHECK(verdict.valid == 0);
-    CHECK(runCommand(std::string(KOOPERDOC_SIGNATURE_CHECK) + " " + quote(dir + "/tampered.pdf") + " >/dev/null 2>&1").exitCode == 1);
+    writeFile(lab.file("tampered.pdf"), tampered);
+    const auto broken = lab.pdfsig(lab.file("tampered.pdf"));
+    INFO(broken.text);
+    CHECK(broken.validated == 2);
+    CHECK(broken.valid == 0);
+    CHECK(SigningLab::java(lab.file("tampered.pdf")).exitCode == 1);
+}
 
-    // Wrong password and an unknown field are clear errors, and nothing is written.
-    writeFile(dir + "/wrong", "nie-to-hasło\n");
-    CHECK(runCommand(quote(cli()) + " sign " + quote(sealed) + " --field osoba-1 --p12 " + quote(dir + "/person.p12") +
-                     " --password-file " + quote(dir + "/wrong") + " -o " + quote(dir + "/x.pdf") + " 2>/dev/null")
-              .exitCode != 0);
-    CHECK(runCommand(quote(cli()) + " sign " + quote(sealed) + " --field nie-ma-takiego --p12 " +
-                     quote(dir + "/person.p12") + " --password-file " + quote(dir + "/password") + " -o " +
-                     quote(dir + "/x.pdf") + " 2>/dev/null")
-              .exitCode != 0);
-    CHECK_FALSE(std::filesystem::exists(dir + "/x.pdf"));
-    CHECK(runCommand(quote(cli()) + " seal " + quote(sealed) + " -o " + quote(dir + "/y.pdf") + " --level B-LTA --identity " +
-                     quote(identity) + " 2>/dev/null")
-              .exitCode != 0);
-    std::filesystem::remove_all(dir);
+TEST_CASE("signing refuses a wrong password, an unknown or signed field and a PDF that is not one, writing nothing",
+          "[signing][cli]") {
+    SigningLab lab;
+    const auto sealed = lab.file("sealed.pdf");
+    REQUIRE(lab.sealSample("m1-oswiadczenie-zgoda", sealed, "B-B").exitCode == 0);
+    writeFile(lab.file("wrong"), "nie-to-hasło\n");
+    const auto out = lab.file("out.pdf");
+    auto result = lab.sign(sealed, "osoba-1", "jan.p12", out, "B-B", "wrong");
+    CHECK(result.exitCode != 0);
+    CHECK(result.output.find("identity.bad_password") != std::string::npos);
+    result = lab.sign(sealed, "nie-ma-takiego", "jan.p12", out, "B-B");
+    CHECK(result.exitCode != 0);
+    CHECK(result.output.find("signature.field_unknown") != std::string::npos);
+    REQUIRE(lab.sign(sealed, "osoba-1", "jan.p12", lab.file("signed.pdf"), "B-B").exitCode == 0);
+    result = lab.sign(lab.file("signed.pdf"), "osoba-1", "anna.p12", out, "B-B");
+    CHECK(result.exitCode != 0);
+    CHECK(result.output.find("signature.field_signed") != std::string::npos);
+    writeFile(lab.file("not.pdf"), "to nie jest PDF");
+    result = lab.sign(lab.file("not.pdf"), "osoba-1", "jan.p12", out, "B-B");
+    CHECK(result.exitCode != 0);
+    CHECK(result.output.find("pdf.unreadable") != std::string::npos);
+    result = lab.sealSample("m1-oswiadczenie-zgoda", out, "B-XL");
+    CHECK(result.exitCode != 0);
+    CHECK(result.output.find("signing.level_unknown") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("remote signing: prepare, sign with a key only the test holds, complete, finalize", "[signing][cli][remote]") {
+    SigningLab lab;
+    const auto sealed = lab.file("sealed.pdf");
+    REQUIRE(lab.sealSample("m1-oswiadczenie-zgoda", sealed, "B-B").exitCode == 0);
+    const auto state = lab.file("state.json");
+    const auto identity = " --identity " + quote(lab.identity());
+    const auto prepared = SigningLab::run(quote(cli()) + " prepare " + quote(sealed) + " --field osoba-2 --certificate " +
+                                          quote(lab.file("anna-chain.pem")) + " --state " + quote(state) +
+                                          " --to-be-signed " + quote(lab.file("tbs.der")) + " --level B-T" + identity);
+    REQUIRE(prepared.exitCode == 0);
+    CHECK(std::regex_search(prepared.output, std::regex("\"signed_attributes_sha256\": \"[0-9a-f]{64}\"")));
+
+    // A signature by another key is refused, and the state stays as it was.
+    REQUIRE(SigningLab::run("openssl dgst -sha256 -sign " + quote(lab.identity() + "/person.key.pem") + " -out " +
+                            quote(lab.file("wrong.sig")) + " " + quote(lab.file("tbs.der"))).exitCode == 0);
+    const auto stateBefore = readFile(state);
+    const auto refused = SigningLab::run(quote(cli()) + " complete " + quote(state) + " --signature " + quote(lab.file("wrong.sig")));
+    CHECK(refused.exitCode != 0);
+    CHECK(refused.output.find("signature.invalid") != std::string::npos);
+    CHECK(readFile(state) == stateBefore);
+    CHECK(SigningLab::run(quote(cli()) + " finalize " + quote(state) + " -o " + quote(lab.file("early.pdf")) + identity)
+              .output.find("remote.not_completed") != std::string::npos);
+
+    // The "card": the OpenSSL CLI with Anna's key, which Kooperdoc never sees.
+    REQUIRE(SigningLab::run("openssl dgst -sha256 -sign " + quote(lab.file("anna.key")) + " -out " + quote(lab.file("anna.sig")) +
+                            " " + quote(lab.file("tbs.der"))).exitCode == 0);
+    REQUIRE(SigningLab::run(quote(cli()) + " complete " + quote(state) + " --signature " + quote(lab.file("anna.sig")) +
+                            " --certificate " + quote(lab.file("anna.pem"))).exitCode == 0);
+    const auto finalPdf = lab.file("remote.pdf");
+    REQUIRE(SigningLab::run(quote(cli()) + " finalize " + quote(state) + " -o " + quote(finalPdf) + identity).exitCode == 0);
+    CHECK(SigningLab::qpdfClean(finalPdf));
+    const auto verdict = lab.pdfsig(finalPdf);
+    INFO(verdict.text);
+    CHECK(verdict.validated == 2);
+    CHECK(verdict.valid == 2);
+    CHECK(verdict.trusted == 2);
+    const auto java = SigningLab::java(finalPdf);
+    INFO(java.text);
+    CHECK(java.exitCode == 0);
+    CHECK(java.count("^VALID osoba-2 ETSI.CAdES.detached .*Anna Nowak.* ts=") == 1);
+}
+
+TEST_CASE("re-timestamping renews a B-LTA archive and keeps every earlier signature valid", "[signing][cli]") {
+    SigningLab lab;
+    const auto sealed = lab.file("sealed.pdf");
+    REQUIRE(lab.sealSample("m1-oswiadczenie-zgoda", sealed, "B-LTA").exitCode == 0);
+    const auto renewed = lab.file("renewed.pdf");
+    REQUIRE(SigningLab::run(quote(cli()) + " timestamp " + quote(sealed) + " -o " + quote(renewed) + " --identity " +
+                            quote(lab.identity())).exitCode == 0);
+    const auto before = readFile(sealed);
+    CHECK(readFile(renewed).compare(0, before.size(), before) == 0);
+    CHECK(SigningLab::qpdfClean(renewed));
+    const auto verdict = lab.pdfsig(renewed);
+    INFO(verdict.text);
+    CHECK(verdict.validated == 3);
+    CHECK(verdict.valid == 1);  // the seal; poppler cannot validate the two document timestamps
+    const auto java = SigningLab::java(renewed);
+    INFO(java.text);
+    CHECK(java.exitCode == 0);
+    CHECK(java.count("^VALID \\S+ ETSI.RFC3161 ") == 2);
+}
+
+TEST_CASE("a seal timestamped by the service's TSA over HTTP (RFC 3161 client and server)", "[signing][cli][server]") {
+    SigningLab lab;
+    writeFile(lab.file("server.properties"), "kooperdoc.signing.identity.dir = " + lab.identity() + "\n");
+    ServerProcess server({"--config", lab.file("server.properties")});
+    writeFile(lab.file("client.properties"), "kooperdoc.signing.identity.dir = " + lab.identity() +
+                                                 "\nkooperdoc.signing.tsa.url = " + server.url() + "/v1/timestamp\n"
+                                                 "kooperdoc.signing.tsa.trusted-ca = " + lab.identity() + "/ca.pem\n");
+    const auto sealed = lab.file("sealed.pdf");
+    const auto result = SigningLab::run("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " " + quote(cli()) + " --config " +
+                                        quote(lab.file("client.properties")) + " render m1-oswiadczenie-zgoda " +
+                                        quote(sourceDir() + "/templates/catalog/m1-oswiadczenie-zgoda/samples/sample.json") +
+                                        " -o " + quote(sealed) + " --seal --level B-T");
+    REQUIRE(result.exitCode == 0);
+    const auto java = SigningLab::java(sealed);
+    INFO(java.text);
+    CHECK(java.exitCode == 0);
+    CHECK(java.count("^VALID pieczec-kooperdoc ETSI.CAdES.detached .* ts=") == 1);
+
+    // A TSA that is not there is a clear error, not a seal without its timestamp.
+    CHECK(server.stop() == 0);
+    const auto unreachable = SigningLab::run(quote(cli()) + " --config " + quote(lab.file("client.properties")) +
+                                             " render m1-oswiadczenie-zgoda " +
+                                             quote(sourceDir() + "/templates/catalog/m1-oswiadczenie-zgoda/samples/sample.json") +
+                                             " -o " + quote(lab.file("again.pdf")) + " --seal --level B-T");
+    CHECK(unreachable.exitCode != 0);
+    CHECK(unreachable.output.find("timestamp.unavailable") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(lab.file("again.pdf")));
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "CliSupport.h"
+#include "ServerProcess.h"
 #include "kooperdoc/core/CanonicalJson.h"
 #include "kooperdoc/templates/Catalog.h"
 
@@ -20,50 +21,6 @@ using namespace kooperdoc;
 using namespace kooperdoc::testing;
 
 namespace {
-
-class ServerProcess {
-public:
-    ServerProcess() {
-        int fds[2];
-        REQUIRE(pipe(fds) == 0);
-        pid_ = fork();
-        REQUIRE(pid_ >= 0);
-        if (pid_ == 0) {
-            dup2(fds[1], STDOUT_FILENO);
-            close(fds[0]);
-            execl(KOOPERDOC_CLI, KOOPERDOC_CLI, "serve", "--port=0", static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        close(fds[1]);
-        out_ = fdopen(fds[0], "r");
-        char line[256] = {};
-        REQUIRE(fgets(line, sizeof line, out_) != nullptr);
-        std::smatch m;
-        const std::string text = line;
-        REQUIRE(std::regex_search(text, m, std::regex("listening on (http://[0-9.]+:[0-9]+)")));
-        url_ = m[1];
-    }
-    ~ServerProcess() {
-        if (pid_ > 0) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-        if (out_ != nullptr) fclose(out_);
-    }
-    const std::string& url() const { return url_; }
-    int stop() {
-        kill(pid_, SIGTERM);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-
-private:
-    pid_t pid_ = -1;
-    FILE* out_ = nullptr;
-    std::string url_;
-};
 
 CommandResult get(const std::string& url) {
     return runCommand("curl -s -w '\\n%{http_code} %{content_type}' " + quote(url));

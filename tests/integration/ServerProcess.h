@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The real `kooperdoc serve` on an ephemeral port, for tests that talk to it over HTTP.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <regex>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace kooperdoc::testing {
+
+class ServerProcess {
+public:
+    /// \param extraArgs more arguments for `serve`, e.g. "--config", FILE.
+    explicit ServerProcess(std::vector<std::string> extraArgs = {}) {
+        int fds[2];
+        REQUIRE(pipe(fds) == 0);
+        pid_ = fork();
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            dup2(fds[1], STDOUT_FILENO);
+            close(fds[0]);
+            std::vector<std::string> args{KOOPERDOC_CLI, "serve", "--port=0"};
+            args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            execv(KOOPERDOC_CLI, argv.data());
+            _exit(127);
+        }
+        close(fds[1]);
+        out_ = fdopen(fds[0], "r");
+        char line[256] = {};
+        REQUIRE(fgets(line, sizeof line, out_) != nullptr);
+        std::smatch m;
+        const std::string text = line;
+        REQUIRE(std::regex_search(text, m, std::regex("listening on (http://[0-9.]+:[0-9]+)")));
+        url_ = m[1];
+    }
+    ~ServerProcess() {
+        if (pid_ > 0) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+        if (out_ != nullptr) fclose(out_);
+    }
+    const std::string& url() const { return url_; }
+    int stop() {
+        kill(pid_, SIGTERM);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+
+private:
+    pid_t pid_ = -1;
+    FILE* out_ = nullptr;
+    std::string url_;
+};
+
+}  // namespace kooperdoc::testing
