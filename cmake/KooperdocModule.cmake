@@ -32,5 +32,6 @@ function(kooperdoc_tests name)
   add_executable(${name} ${CMAKE_SOURCE_DIR}/tests/support/CatchMain.cpp ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} kooperdoc::test_support Catch2::Catch2)
   kooperdoc_set_warnings(${name})
-  catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES ENVIRONMENT "KOOPERDOC_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+  # --warn NoTests: a filter that matches nothing fails instead of passing silently.
+  catch_discover_tests(${name} TEST_PREFIX "${name}:" EXTRA_ARGS --warn NoTests PROPERTIES ENVIRONMENT "KOOPERDOC_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endfunction()

@@ -453,7 +453,7 @@ TEST_CASE("subsetting is deterministic and independent of the order of the code 
     CHECK(third.unicodeOf == first.unicodeOf);
 }
 
-TEST_CASE("code points the font lacks are left out; an empty request keeps only .notdef", "[font]") {
+TEST_CASE("code points the font lacks are left out, and an empty request keeps only .notdef", "[font]") {
     const auto font = readFont("DejaVuSans.ttf");
     const auto subset =
         subsetTrueType(font, {U'A', U'\u038B', U'\uE000', U'\U0010FFFD', U'\uFFFF', char32_t{0x110000}, U'\U0001F600'});

@@ -221,7 +221,7 @@ TEST_CASE("embedded TSA: the token verifies with our verifier and with openssl t
     CHECK(opensslVerifyToken(dir, token, sha256("something else")).exitCode != 0);
 }
 
-TEST_CASE("embedded TSA: genTime and signingTime come from the clock; policy, accuracy, ESSCertIDv2, certificates",
+TEST_CASE("embedded TSA: genTime and signingTime come from the clock, and policy, accuracy, ESSCertIDv2, certificates",
           "[timestamp]") {
     TempDir dir;
     const std::int64_t when = fixedTime() + 12345; // an odd value, far from the wall clock's seconds
