@@ -93,7 +93,7 @@ int signCommand(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int prepareCommand(Context& ctx, const std::vector<std::string>& args) {
-    Arguments a(args, {"--field", "--certificate", "--state", "--to-be-signed", "--level", "--identity"}, {});
+    Arguments a(args, {"--field", "--certificate", "--state", "--to-be-signed", "--content", "--level", "--identity"}, {});
     a.expectPositionals(1, "kooperdoc prepare IN.pdf --field NAME --certificate CERT.pem --state STATE.json [--to-be-signed TBS.der]");
     if (!a.value("--field") || !a.value("--certificate") || !a.value("--state")) {
         throw UsageError("prepare needs --field, --certificate and --state");
@@ -103,6 +103,7 @@ int prepareCommand(Context& ctx, const std::vector<std::string>& args) {
                                                        readInput(*a.value("--certificate")), signingTime(), setup.level);
     writeFileAtomically(*a.value("--state"), signing::serializeRemoteSigningState(state));
     if (const auto tbs = a.value("--to-be-signed")) writeFileAtomically(*tbs, state.signedAttributesDer);
+    if (const auto content = a.value("--content")) writeFileAtomically(*content, signing::preparedContent(state));
     ctx.out << "{\"state\": \"" << *a.value("--state") << "\", \"level\": \"" << signing::toString(state.level)
             << "\", \"signed_attributes_sha256\": \"" << toHex(sha256(state.signedAttributesDer))
             << "\", \"byte_range_sha256\": \"" << toHex(signing::byteRangeDigest(state)) << "\"}\n";
@@ -184,12 +185,12 @@ void addSigningCommands(CommandTable& table) {
                      signCommand};
     table["prepare"] = {"remote signing, step 1: reserve a field and say what to sign",
                         std::string("usage: kooperdoc prepare IN.pdf --field NAME --certificate CERT.pem --state STATE.json\n"
-                                    "                         [--to-be-signed TBS.der] [--level L]\n\n"
+                                    "                         [--to-be-signed TBS.der] [--content BYTES] [--level L]\n\n"
                                     "Writes the state (the prepared PDF, the signed attributes) to STATE.json and the\n"
                                     "DER of the signed attributes to TBS.der: sign it with SHA-256 on the card\n"
                                     "(e.g. `openssl dgst -sha256 -sign key.pem -out sig.bin TBS.der`). Prints the\n"
-                                    "SHA-256 of the signed attributes and of the byte range (for a client that builds\n"
-                                    "its own CMS).\n") + kLevels,
+                                    "SHA-256 of the signed attributes and of the byte range. A client that builds its\n"
+                                    "own detached CMS signs BYTES (the byte range's content) and passes --cms to complete.\n") + kLevels,
                         prepareCommand};
     table["complete"] = {"remote signing, step 2: take the signature or CMS and check it",
                          "usage: kooperdoc complete STATE.json (--signature SIG.bin | --cms CMS.der) [--certificate CERT.pem]\n\n"

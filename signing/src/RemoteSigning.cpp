@@ -61,6 +61,10 @@ RemoteSigningState prepareRemoteSignature(std::string_view pdf, const std::strin
     return state;
 }
 
+std::string preparedContent(const RemoteSigningState& state) {
+    return prepared(state).signedBytes();
+}
+
 Sha256 byteRangeDigest(const RemoteSigningState& state) {
     return sha256(prepared(state).signedBytes());
 }

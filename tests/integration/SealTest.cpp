@@ -291,6 +291,46 @@ TEST_CASE("remote signing: prepare, sign with a key only the test holds, complet
     CHECK(java.count("^VALID osoba-2 ETSI.CAdES.detached .*Anna Nowak.* ts=") == 1);
 }
 
+TEST_CASE("remote signing with a CMS built by the client, a CMS over other bytes refused", "[signing][cli][remote]") {
+    SigningLab lab;
+    const auto sealed = lab.file("sealed.pdf");
+    REQUIRE(lab.sealSample("m1-oswiadczenie-zgoda", sealed, "B-B").exitCode == 0);
+    const auto state = lab.file("state.json");
+    const auto identity = " --identity " + quote(lab.identity());
+    REQUIRE(SigningLab::run(quote(cli()) + " prepare " + quote(sealed) + " --field osoba-1 --certificate " +
+                            quote(lab.identity() + "/person.pem") + " --state " + quote(state) + " --content " +
+                            quote(lab.file("content.bin")) + " --level B-B" + identity).exitCode == 0);
+    const auto cms = [&](const std::string& content, const std::string& out) {
+        return SigningLab::run("openssl cms -sign -binary -md sha256 -nosmimecap -outform DER -in " + quote(content) +
+                               " -signer " + quote(lab.identity() + "/person.pem") + " -inkey " +
+                               quote(lab.identity() + "/person.key.pem") + " -out " + quote(out)).exitCode;
+    };
+    writeFile(lab.file("other.bin"), readFile(lab.file("content.bin")) + " ");
+    REQUIRE(cms(lab.file("other.bin"), lab.file("other.cms")) == 0);
+    const auto refused = SigningLab::run(quote(cli()) + " complete " + quote(state) + " --cms " + quote(lab.file("other.cms")));
+    CHECK(refused.exitCode != 0);
+    CHECK(refused.output.find("signature.invalid") != std::string::npos);
+
+    REQUIRE(cms(lab.file("content.bin"), lab.file("good.cms")) == 0);
+    REQUIRE(SigningLab::run(quote(cli()) + " complete " + quote(state) + " --cms " + quote(lab.file("good.cms"))).exitCode == 0);
+    const auto again = SigningLab::run(quote(cli()) + " complete " + quote(state) + " --cms " + quote(lab.file("good.cms")));
+    CHECK(again.output.find("remote.already_completed") != std::string::npos);
+    const auto finalPdf = lab.file("remote.pdf");
+    REQUIRE(SigningLab::run(quote(cli()) + " finalize " + quote(state) + " -o " + quote(finalPdf) + identity).exitCode == 0);
+    const auto verdict = lab.pdfsig(finalPdf);
+    INFO(verdict.text);
+    CHECK(verdict.valid == 2);
+    CHECK(verdict.trusted == 2);
+    CHECK(SigningLab::java(finalPdf).count("^VALID osoba-1 ETSI.CAdES.detached .*Jan Kowalski") == 1);
+
+    // A state file damaged in storage is refused before anything is signed.
+    auto damaged = readFile(state);
+    damaged[damaged.find("prepared_pdf") + 40] ^= 0x01;
+    writeFile(lab.file("damaged.json"), damaged);
+    CHECK(SigningLab::run(quote(cli()) + " finalize " + quote(lab.file("damaged.json")) + " -o " + quote(lab.file("x.pdf")) + identity)
+              .output.find("remote.state_invalid") != std::string::npos);
+}
+
 TEST_CASE("re-timestamping renews a B-LTA archive and keeps every earlier signature valid", "[signing][cli]") {
     SigningLab lab;
     const auto sealed = lab.file("sealed.pdf");

@@ -33,7 +33,11 @@ RemoteSigningState prepareRemoteSignature(std::string_view pdf, const std::strin
                                           std::string_view certificateChainPem, std::int64_t signingTime,
                                           PadesLevel level);
 
-/// SHA-256 over the ByteRange of the prepared PDF: what a client that builds its own CMS signs.
+/// The bytes the ByteRange of the prepared PDF covers: what a client that builds its own
+/// detached CMS signs.
+std::string preparedContent(const RemoteSigningState& state);
+
+/// SHA-256 of preparedContent().
 Sha256 byteRangeDigest(const RemoteSigningState& state);
 
 /// Step 2. \p signatureOrCms is either the raw signature over state.signedAttributesDer (RSA
