@@ -54,6 +54,7 @@ public:
                     if (inlineValue) values_[name] = *inlineValue;
                     else if (i + 1 < args.size()) values_[name] = args[++i];
                     else throw UsageError(name + " needs a value");
+                    repeated_[name].push_back(values_[name]);
                 } else {
                     throw UsageError("unknown option " + name);
                 }
@@ -67,6 +68,11 @@ public:
     std::optional<std::string> value(const std::string& name) const {
         const auto it = values_.find(name);
         return it == values_.end() ? std::nullopt : std::optional<std::string>(it->second);
+    }
+    /// Every value of an option that may be given more than once, in order.
+    std::vector<std::string> values(const std::string& name) const {
+        const auto it = repeated_.find(name);
+        return it == repeated_.end() ? std::vector<std::string>{} : it->second;
     }
     const std::vector<std::string>& positionals() const { return positionals_; }
     void expectPositionals(std::size_t count, const char* usage) const {
@@ -83,6 +89,7 @@ private:
     std::vector<std::string> positionals_;
     std::vector<std::string> flags_;
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> repeated_;
 };
 
 struct Context {

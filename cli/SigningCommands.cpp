@@ -21,6 +21,7 @@
 #include "kooperdoc/signing/RemoteSigning.h"
 #include "kooperdoc/signing/SigningIdentity.h"
 #include "kooperdoc/signing/Timestamp.h"
+#include "kooperdoc/signing/UploadReview.h"
 
 namespace kooperdoc::cli {
 namespace {
@@ -144,6 +145,70 @@ int timestampCommand(Context& ctx, const std::vector<std::string>& args) {
     return kExitOk;
 }
 
+/// --expect FIELD=pesel:NUMBER | subject:TEXT | serial:HEX | sha256:HEX
+signing::ExpectedFieldSigner parseExpectation(const std::string& text) {
+    const auto equals = text.find('=');
+    const auto colon = text.find(':', equals == std::string::npos ? 0 : equals);
+    if (equals == std::string::npos || equals == 0 || colon == std::string::npos || colon + 1 == text.size()) {
+        throw UsageError("--expect takes FIELD=pesel:NUMBER, FIELD=subject:TEXT, FIELD=serial:HEX or FIELD=sha256:HEX");
+    }
+    signing::ExpectedFieldSigner expected;
+    expected.field = text.substr(0, equals);
+    const auto kind = text.substr(equals + 1, colon - equals - 1);
+    const auto value = text.substr(colon + 1);
+    if (kind == "pesel") expected.signer.pesel = value;
+    else if (kind == "subject") expected.signer.subjectContains = value;
+    else if (kind == "serial") expected.signer.serialHex = value;
+    else if (kind == "sha256") expected.signer.certificateSha256 = value;
+    else throw UsageError("--expect: unknown kind \"" + kind + "\" (pesel, subject, serial, sha256)");
+    return expected;
+}
+
+std::string jsonString(const std::string& text) {
+    std::string out = "\"";
+    for (const unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            static const char* const kHex = "0123456789abcdef";
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+int checkUploadCommand(Context& ctx, const std::vector<std::string>& args) {
+    Arguments a(args, {"--expect"}, {"--json"});
+    a.expectPositionals(2, "kooperdoc check-upload ISSUED.pdf UPLOADED.pdf [--expect FIELD=pesel:NUMBER]... [--json]");
+    std::vector<signing::ExpectedFieldSigner> expected;
+    for (const auto& text : a.values("--expect")) expected.push_back(parseExpectation(text));
+    const auto review = signing::reviewSignedUpload(readInput(a.positionals()[0]), readInput(a.positionals()[1]), expected);
+    if (a.flag("--json")) {
+        ctx.out << "{\"accepted\": " << (review.accepted ? "true" : "false") << ", \"reason\": " << jsonString(review.reason)
+                << ", \"detail\": " << jsonString(review.detail) << ", \"signatures\": [";
+        for (std::size_t i = 0; i < review.signatures.size(); ++i) {
+            const auto& s = review.signatures[i];
+            ctx.out << (i ? ", " : "") << "{\"field\": " << jsonString(s.field) << ", \"revision\": " << s.revision
+                    << ", \"document_timestamp\": " << (s.documentTimestamp ? "true" : "false")
+                    << ", \"sub_filter\": " << jsonString(s.subFilter) << ", \"signer\": " << jsonString(s.signer.subject)
+                    << ", \"serial\": " << jsonString(s.signer.serialHex) << "}";
+        }
+        ctx.out << "]}\n";
+    } else if (review.accepted) {
+        ctx.out << "accepted:";
+        for (const auto& s : review.signatures) ctx.out << "\n  " << s.field << " (" << s.subFilter << "): " << s.signer.subject;
+        ctx.out << "\n";
+    } else {
+        ctx.err << "kooperdoc: upload refused: " << review.detail << " [" << review.reason << "]\n";
+    }
+    return review.accepted ? kExitOk : kExitFailed;
+}
+
 int devIdentityCommand(Context& ctx, const std::vector<std::string>& args) {
     Arguments a(args, {"--out"}, {});
     a.expectPositionals(0, "kooperdoc dev-identity --out DIR");
@@ -207,6 +272,15 @@ void addSigningCommands(CommandTable& table) {
                           "Adds the validation data of the latest timestamp to the DSS and a new document\n"
                           "timestamp over everything. Run it before the last timestamp's certificate expires.\n",
                           timestampCommand};
+    table["check-upload"] = {"check a PDF we issued that came back signed elsewhere",
+                             "usage: kooperdoc check-upload ISSUED.pdf UPLOADED.pdf [--expect FIELD=KIND:VALUE]... [--json]\n\n"
+                             "Accepts the upload when ISSUED.pdf is its unchanged beginning, the later revisions only\n"
+                             "sign signature fields and add validation data or document timestamps, every new\n"
+                             "signature signs its byte range, and each --expect holds: KIND is pesel (the\n"
+                             "certificate's serialNumber PNOPL-…), subject (a part of the subject DN), serial (the\n"
+                             "certificate's serial, hex) or sha256 (of the certificate). Exit 0 accepted, 1 refused\n"
+                             "(reason on stderr, or in the JSON with --json).\n",
+                             checkUploadCommand};
     table["dev-identity"] = {"create a development CA, seal, person and TSA certificates",
                              "usage: kooperdoc dev-identity --out DIR\n\n"
                              "Writes a development PKI (ca.pem, ca.crl.pem, seal.pem, seal.key.pem, seal.p12,\n"

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -378,4 +379,155 @@ TEST_CASE("a seal timestamped by the service's TSA over HTTP (RFC 3161 client an
     CHECK(unreachable.exitCode != 0);
     CHECK(unreachable.output.find("timestamp.unavailable") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(lab.file("again.pdf")));
+}
+
+namespace {
+
+/// Appends an incremental update that replaces object \p number with \p body: the classic
+/// incremental-saving attack, made by hand as an attacker would.
+std::string appendUpdate(const std::string& pdf, int number, const std::string& body) {
+    const auto startxref = pdf.rfind("startxref");
+    REQUIRE(startxref != std::string::npos);
+    const auto previous = std::stoll(pdf.substr(startxref + 9));
+    const auto trailer = pdf.rfind("trailer");
+    REQUIRE(trailer != std::string::npos);
+    std::smatch size, root;
+    const std::string trailerText = pdf.substr(trailer, startxref - trailer);
+    REQUIRE(std::regex_search(trailerText, size, std::regex("/Size (\\d+)")));
+    REQUIRE(std::regex_search(trailerText, root, std::regex("/Root (\\d+ \\d+ R)")));
+    std::string out = pdf;
+    if (out.back() != '\n') out += '\n';
+    const auto offset = out.size();
+    out += std::to_string(number) + " 0 obj\n" + body + "\nendobj\n";
+    const auto xref = out.size();
+    char entry[32];
+    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
+    out += "xref\n" + std::to_string(number) + " 1\n" + entry + "trailer\n<< /Size " + size[1].str() + " /Root " +
+           root[1].str() + " /Prev " + std::to_string(previous) + " >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a signed upload is accepted only as an allowed incremental update by the expected signer", "[signing][cli][upload]") {
+    SigningLab lab;
+    const auto issued = lab.file("issued.pdf");
+    REQUIRE(lab.sealSample("m1-oswiadczenie-zgoda", issued, "B-B").exitCode == 0);
+    const auto uploaded = lab.file("uploaded.pdf");
+    REQUIRE(lab.sign(issued, "osoba-1", "jan.p12", uploaded, "B-LTA").exitCode == 0);
+    const auto check = [&](const std::string& file, const std::string& extra = "") {
+        return runCommand(quote(cli()) + " check-upload " + quote(issued) + " " + quote(file) + " --json " + extra + " 2>&1");
+    };
+
+    auto result = check(uploaded);
+    INFO(result.output);
+    CHECK(result.exitCode == 0);
+    CHECK(result.output.find("\"accepted\": true") != std::string::npos);
+    CHECK(std::regex_search(result.output, std::regex("\"field\": \"osoba-1\"[^}]*\"signer\": \"CN=Jan Kowalski")));
+    CHECK(result.output.find("\"document_timestamp\": true") != std::string::npos);
+    CHECK(check(uploaded, "--expect osoba-1=pesel:44051401359 --expect 'osoba-1=subject:CN=Jan Kowalski'").exitCode == 0);
+
+    result = check(uploaded, "--expect osoba-1=pesel:02070803628");
+    CHECK(result.exitCode == 1);
+    CHECK(result.output.find("upload.unexpected_signer") != std::string::npos);
+    result = check(uploaded, "--expect osoba-2=pesel:02070803628");
+    CHECK(result.exitCode == 1);
+    CHECK(result.output.find("upload.expected_field_unsigned") != std::string::npos);
+
+    // What came back is what we issued, unsigned.
+    result = check(issued);
+    CHECK(result.exitCode == 1);
+    CHECK(result.output.find("upload.no_new_signature") != std::string::npos);
+
+    // Another document of the same form (another creation date, so other bytes) is not ours.
+    const auto other = lab.file("other.pdf");
+    REQUIRE(runCommand("SOURCE_DATE_EPOCH=1768557600 " + quote(cli()) + " render m1-oswiadczenie-zgoda " +
+                       quote(sourceDir() + "/templates/catalog/m1-oswiadczenie-zgoda/samples/sample.json") + " -o " +
+                       quote(other) + " --seal --level B-B --identity " + quote(lab.identity()))
+                .exitCode == 0);
+    const auto signedOther = lab.file("signed-other.pdf");
+    REQUIRE(lab.sign(other, "osoba-1", "jan.p12", signedOther, "B-B").exitCode == 0);
+    result = check(signedOther);
+    CHECK(result.exitCode == 1);
+    CHECK(result.output.find("upload.not_ours") != std::string::npos);
+
+    // Signed, then the first page's text replaced in a later update: pdfsig still calls the
+    // signatures valid (they cover their own revisions), the upload check refuses.
+    const auto original = readFile(uploaded);
+    std::smatch contents;
+    REQUIRE(std::regex_search(original, contents, std::regex("/Contents (\\d+) 0 R")));
+    const std::string stream = "BT /F1 12 Tf 72 700 Td (Zmieniona tresc) Tj ET";
+    const auto attacked = appendUpdate(original, std::stoi(contents[1].str()),
+                                       "<< /Length " + std::to_string(stream.size()) + " >>\nstream\n" + stream + "\nendstream");
+    writeFile(lab.file("attacked.pdf"), attacked);
+    CHECK(SigningLab::qpdfClean(lab.file("attacked.pdf")));
+    CHECK(lab.pdfsig(lab.file("attacked.pdf")).valid >= 2);
+    result = check(lab.file("attacked.pdf"));
+    INFO(result.output);
+    CHECK(result.exitCode == 1);
+    CHECK(result.output.find("upload.forbidden_change") != std::string::npos);
+
+    // A flipped byte inside the new signature's signed range.
+    auto flipped = original;
+    const auto at = flipped.find("/M (D:20", readFile(issued).size());
+    REQUIRE(at != std::string::npos);
+    flipped[at + 9] = static_cast<char>(flipped[at + 9] ^ 0x01);  // a digit of the year: still a date
+    writeFile(lab.file("flipped.pdf"), flipped);
+    result = check(lab.file("flipped.pdf"));
+    CHECK(result.exitCode == 1);
+    CHECK(result.output.find("upload.signature_invalid") != std::string::npos);
+}
+
+TEST_CASE("sealing and signing keep a PDF/A-1b rendering valid in PDFBox Preflight", "[signing][cli][pdfa]") {
+    SigningLab lab;
+    const std::string id = "m3-deklaracja-pzk";
+    const auto sealed = lab.file("sealed.pdf");
+    REQUIRE(runCommand("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " " + quote(cli()) + " render " + id + " " +
+                       quote(sourceDir() + "/templates/catalog/" + id + "/samples/sample.json") + " -o " + quote(sealed) +
+                       " --pdfa 1b --seal --level B-LTA --identity " + quote(lab.identity()) + " 2>&1")
+                .exitCode == 0);
+    const auto fields = lab.pdfsig(sealed).text;
+    std::smatch field;
+    REQUIRE(std::regex_search(fields, field, std::regex("Signature Field Name: (\\S+)\\s+The signature form field is not signed")));
+    const auto signedPdf = lab.file("signed.pdf");
+    REQUIRE(lab.sign(sealed, field[1].str(), "jan.p12", signedPdf, "B-LT").exitCode == 0);
+    const auto result = runCommand(std::string(KOOPERDOC_PREFLIGHT) + " " + quote(sealed) + " " + quote(signedPdf) + " 2>&1");
+    INFO(result.output);
+    CHECK(result.exitCode == 0);
+    CHECK(result.output.find("INVALID") == std::string::npos);
+    CHECK(countMatches(result.output, "(^|\\n)VALID ") == 2);
+}
+
+TEST_CASE("a seal from a PKCS#12 and a TSA certificate named in the configuration", "[signing][cli]") {
+    SigningLab lab;
+    const auto id = lab.identity();
+    writeFile(lab.file("kooperdoc.properties"),
+              "kooperdoc.signing.identity.p12 = " + id + "/seal.p12\n"
+              "kooperdoc.signing.identity.p12-password-file = " + id + "/seal.p12.password\n"
+              "kooperdoc.signing.level = B-LT\n"
+              "kooperdoc.signing.tsa.certificate = " + id + "/tsa.pem\n"
+              "kooperdoc.signing.tsa.key = " + id + "/tsa.key.pem\n"
+              "kooperdoc.signing.dss.certificates = " + id + "/ca.pem\n"
+              "kooperdoc.signing.dss.crls = " + id + "/ca.crl.pem\n");
+    const auto sealed = lab.file("sealed.pdf");
+    const auto result = SigningLab::run("cd " + quote(lab.file("")) + " && " + quote(cli()) + " --config kooperdoc.properties render m1-oswiadczenie-zgoda " +
+                                        quote(sourceDir() + "/templates/catalog/m1-oswiadczenie-zgoda/samples/sample.json") +
+                                        " -o " + quote(sealed) + " --seal");
+    REQUIRE(result.exitCode == 0);
+    // No development identity was created beside the configuration: the configured one sealed.
+    CHECK_FALSE(std::filesystem::exists(lab.file(".kooperdoc")));
+    const auto java = SigningLab::java(sealed);
+    INFO(java.text);
+    CHECK(java.count("^VALID pieczec-kooperdoc ETSI.CAdES.detached .*Kooperdoc.* ts=") == 1);
+    CHECK(SigningLab::hasDss(sealed));
+    const auto verdict = lab.pdfsig(sealed);
+    CHECK(verdict.valid == 1);
+    CHECK(verdict.trusted == 1);
+
+    writeFile(lab.file("broken.properties"), "kooperdoc.signing.identity.p12 = " + id + "/seal.p12\n"
+                                             "kooperdoc.signing.identity.p12-password-file = " + lab.file("password") + "\n");
+    const auto wrong = SigningLab::run(quote(cli()) + " --config " + quote(lab.file("broken.properties")) + " seal " +
+                                       quote(sealed) + " -o " + quote(lab.file("x.pdf")));
+    CHECK(wrong.exitCode != 0);
+    CHECK(wrong.output.find("identity.bad_password") != std::string::npos);
 }
