@@ -14,8 +14,7 @@
 
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
-
-#include <podofo/podofo.h>
+#include "kooperdoc/pdf/RevisionAnalysis.h"
 
 namespace kooperdoc::signing {
 namespace {
@@ -89,35 +88,6 @@ bool selfSigned(X509* certificate) {
 
 void appendUnique(std::vector<std::string>& into, std::set<std::string>& seen, const std::string& item) {
     if (seen.insert(item).second) into.push_back(item);
-}
-
-struct EmbeddedSignature {
-    bool documentTimestamp = false;
-    std::string contentsDer;  ///< /Contents, zero padding included (DER parsers stop at its end)
-};
-
-/// Every signature dictionary of the latest revision of a document we are about to extend.
-std::vector<EmbeddedSignature> embeddedSignatures(std::string_view pdf) {
-    PoDoFo::PdfError::EnableDebug(false);
-    PoDoFo::PdfMemDocument document;
-    try {
-        document.LoadFromBuffer(pdf.data(), static_cast<long>(pdf.size()), false);
-    } catch (const PoDoFo::PdfError& error) {
-        throw Error(ErrorCode::kInvalidArgument, "pdf.unreadable", std::string("cannot load the PDF: ") + error.what());
-    }
-    std::vector<EmbeddedSignature> out;
-    for (PoDoFo::PdfObject* object : document.GetObjects()) {
-        if (object == nullptr || !object->IsDictionary()) continue;
-        const auto& dictionary = object->GetDictionary();
-        const PoDoFo::PdfObject* type = dictionary.GetKey(PoDoFo::PdfName("Type"));
-        const PoDoFo::PdfObject* contents = dictionary.GetKey(PoDoFo::PdfName("Contents"));
-        if (type == nullptr || !type->IsName() || contents == nullptr || !contents->IsHexString()) continue;
-        const auto& name = type->GetName().GetName();
-        if (name != "Sig" && name != "DocTimeStamp") continue;
-        const auto& raw = contents->GetString();
-        out.push_back({name == "DocTimeStamp", std::string(raw.GetString(), raw.GetLength())});
-    }
-    return out;
 }
 
 std::string documentTimestamp(std::string_view pdf, const PadesContext& context) {
@@ -242,7 +212,7 @@ std::string signAtLevel(std::string_view pdf, const SigningIdentity& identity, S
 
 std::string renewArchiveTimestamp(std::string_view pdf, const PadesContext& context) {
     requireTsa(context, PadesLevel::kBLTA);
-    const auto signatures = embeddedSignatures(pdf);
+    const auto signatures = pdf::analyzeDocument(pdf).signatures;
     if (signatures.empty()) {
         throw Error(ErrorCode::kFailedPrecondition, "signing.not_signed", "the document has no signature to preserve");
     }
@@ -250,9 +220,9 @@ std::string renewArchiveTimestamp(std::string_view pdf, const PadesContext& cont
     // de-duplicated by the writer, and the latest document timestamp is what needs it now.
     std::vector<std::string> sources;
     for (const auto& signature : signatures) {
-        sources.push_back(signature.contentsDer);
-        if (!signature.documentTimestamp) {
-            for (auto& token : signatureTimestampTokens(signature.contentsDer)) sources.push_back(std::move(token));
+        sources.push_back(signature.contents);
+        if (!signature.isDocumentTimestamp()) {
+            for (auto& token : signatureTimestampTokens(signature.contents)) sources.push_back(std::move(token));
         }
     }
     const auto withDss = addDocumentSecurityStore(pdf, collectValidationMaterial(sources, context));
