@@ -16,19 +16,12 @@
 #include <memory>
 
 #include "kooperdoc/core/Digest.h"
+#include "OpenSsl.h"
 
 namespace kooperdoc::signing {
 namespace {
 
-template <auto Fn> struct Free {
-    template <class T> void operator()(T* pointer) const noexcept { Fn(pointer); }
-};
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, Free<CMS_ContentInfo_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>>;
-struct X509StackFree {
-    void operator()(STACK_OF(X509) * stack) const noexcept { sk_X509_pop_free(stack, X509_free); }
-};
+using namespace openssl;
 
 std::string der(X509* certificate) {
     unsigned char* bytes = nullptr;
@@ -126,7 +119,7 @@ CmsCheck checkDetachedCms(std::string_view cmsDer, std::string_view content) {
         return check;
     }
     CMS_SignerInfo* signerInfo = sk_CMS_SignerInfo_value(signerInfos, 0);
-    std::unique_ptr<STACK_OF(X509), X509StackFree> certificates(CMS_get1_certs(cms.get()));
+    X509StackPtr certificates(CMS_get1_certs(cms.get()));
     X509* signerCertificate = nullptr;
     for (int i = 0; certificates && i < sk_X509_num(certificates.get()); ++i) {
         X509* candidate = sk_X509_value(certificates.get(), i);

@@ -15,30 +15,17 @@
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/pdf/RevisionAnalysis.h"
+#include "OpenSsl.h"
 
 namespace kooperdoc::signing {
 namespace {
 
-template <auto Fn> struct Free {
-    template <class T> void operator()(T* pointer) const noexcept { Fn(pointer); }
-};
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, Free<CMS_ContentInfo_free>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-struct X509StackFree {
-    void operator()(STACK_OF(X509) * stack) const noexcept { sk_X509_pop_free(stack, X509_free); }
-};
+using namespace openssl;
+
 struct DistPointsFree {
     void operator()(STACK_OF(DIST_POINT) * points) const noexcept { sk_DIST_POINT_pop_free(points, DIST_POINT_free); }
 };
 
-std::string certificateDer(X509* certificate) {
-    unsigned char* bytes = nullptr;
-    const int length = i2d_X509(certificate, &bytes);
-    if (length <= 0) throw Error(ErrorCode::kInternal, "crypto.encode", "cannot encode a certificate");
-    std::string out(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(length));
-    OPENSSL_free(bytes);
-    return out;
-}
 
 /// The certificates a CMS SignedData (a signature or a timestamp token) carries.
 std::vector<std::string> certificatesIn(std::string_view cmsDer) {
@@ -46,10 +33,10 @@ std::vector<std::string> certificatesIn(std::string_view cmsDer) {
     const auto* cursor = reinterpret_cast<const unsigned char*>(cmsDer.data());
     CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &cursor, static_cast<long>(cmsDer.size())));
     if (!cms) throw Error(ErrorCode::kInvalidArgument, "signature.cms_invalid", "not a CMS SignedData");
-    std::unique_ptr<STACK_OF(X509), X509StackFree> certificates(CMS_get1_certs(cms.get()));
+    X509StackPtr certificates(CMS_get1_certs(cms.get()));
     std::vector<std::string> out;
     for (int i = 0; certificates && i < sk_X509_num(certificates.get()); ++i) {
-        out.push_back(certificateDer(sk_X509_value(certificates.get(), i)));
+        out.push_back(certificateToDer(sk_X509_value(certificates.get(), i)));
     }
     return out;
 }

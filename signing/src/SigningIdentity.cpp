@@ -20,20 +20,14 @@
 #include <ctime>
 
 #include "kooperdoc/core/Error.h"
+#include "OpenSsl.h"
 
 namespace kooperdoc::signing {
 namespace {
 
-template <auto Fn> struct Free {
-    template <class T> void operator()(T* pointer) const noexcept { Fn(pointer); }
-};
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
+using namespace openssl;
+
 using Pkcs12Ptr = std::unique_ptr<PKCS12, Free<PKCS12_free>>;
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, Free<CMS_ContentInfo_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Free<ECDSA_SIG_free>>;
 
 /// Stacks whose elements belong to someone else: only the stack itself is freed.
@@ -44,44 +38,6 @@ struct AttributeStackView {
     void operator()(STACK_OF(X509_ATTRIBUTE) * stack) const noexcept { sk_X509_ATTRIBUTE_free(stack); }
 };
 
-struct OpenSslErrors {
-    std::vector<unsigned long> codes;
-    std::string text;
-};
-
-/// Empties this thread's OpenSSL error queue, so a later failure does not report stale errors.
-OpenSslErrors drainOpenSslErrors() {
-    OpenSslErrors errors;
-    const char* data = nullptr;
-    int flags = 0;
-    unsigned long code = 0;
-    while ((code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
-        errors.codes.push_back(code);
-        char buffer[256];
-        ERR_error_string_n(code, buffer, sizeof buffer);
-        if (!errors.text.empty()) errors.text += "; ";
-        errors.text += buffer;
-        if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && *data != '\0') {
-            errors.text += " (";
-            errors.text += data;
-            errors.text += ")";
-        }
-    }
-    return errors;
-}
-
-std::string withDetails(std::string message, const OpenSslErrors& errors) {
-    if (!errors.text.empty()) message += ": " + errors.text;
-    return message;
-}
-
-[[noreturn]] void fail(ErrorCode code, const char* reason, std::string message) {
-    throw Error(code, reason, withDetails(std::move(message), drainOpenSslErrors()));
-}
-
-int noPassword(char* /*buffer*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) {
-    return -1;
-}
 
 int checkedLength(std::size_t size, const char* what) {
     if (size > static_cast<std::size_t>(INT_MAX)) {
@@ -96,19 +52,6 @@ BioPtr memoryBio(std::string_view data, const char* what) {
     return bio;
 }
 
-std::string takeDer(unsigned char* der, int length, const char* what) {
-    if (length <= 0 || der == nullptr)
-        fail(ErrorCode::kInternal, "crypto.encode", std::string("cannot encode ") + what);
-    std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
-    OPENSSL_free(der);
-    return out;
-}
-
-std::string certificateToDer(X509* certificate) {
-    unsigned char* der = nullptr;
-    const int length = i2d_X509(certificate, &der);
-    return takeDer(der, length, "a certificate");
-}
 
 std::string nameToRfc2253(const X509_NAME* name) {
     BioPtr bio(BIO_new(BIO_s_mem()));

@@ -25,19 +25,14 @@
 #include <utility>
 
 #include "kooperdoc/core/Error.h"
+#include "OpenSsl.h"
 
 namespace kooperdoc::signing {
 namespace {
 
-template <auto Fn> struct Free {
-    template <class T> void operator()(T* pointer) const noexcept { Fn(pointer); }
-};
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, Free<CMS_ContentInfo_free>>;
+using namespace openssl;
+
 using Pkcs7Ptr = std::unique_ptr<PKCS7, Free<PKCS7_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
 using IntegerPtr = std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>>;
 using ObjectPtr = std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>>;
 using TimePtr = std::unique_ptr<ASN1_TIME, Free<ASN1_TIME_free>>;
@@ -50,51 +45,12 @@ using TsVerifyContextPtr = std::unique_ptr<TS_VERIFY_CTX, Free<TS_VERIFY_CTX_fre
 using TsInfoPtr = std::unique_ptr<TS_TST_INFO, Free<TS_TST_INFO_free>>;
 using TsImprintPtr = std::unique_ptr<TS_MSG_IMPRINT, Free<TS_MSG_IMPRINT_free>>;
 
-/// A stack that owns its certificates.
-struct X509StackOwner {
-    void operator()(STACK_OF(X509) * stack) const noexcept { sk_X509_pop_free(stack, X509_free); }
-};
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackOwner>;
 
 constexpr const char* kTimestampQueryContentType = "application/timestamp-query";
 constexpr const char* kSha256Oid = "2.16.840.1.101.3.4.2.1";
 /// What a TSA may send us as status text before we cut it: it ends up in error messages and logs.
 constexpr std::size_t kMaxStatusTextLength = 300;
 
-/// Empties this thread's OpenSSL error queue and returns it as text, so a later failure does not
-/// report stale errors.
-std::string drainOpenSslErrors() {
-    std::string text;
-    const char* data = nullptr;
-    int flags = 0;
-    unsigned long code = 0;
-    while ((code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
-        char buffer[256];
-        ERR_error_string_n(code, buffer, sizeof buffer);
-        if (!text.empty()) text += "; ";
-        text += buffer;
-        if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && *data != '\0') {
-            text += " (";
-            text += data;
-            text += ")";
-        }
-    }
-    return text;
-}
-
-std::string withDetails(std::string message) {
-    const std::string details = drainOpenSslErrors();
-    if (!details.empty()) message += ": " + details;
-    return message;
-}
-
-[[noreturn]] void fail(ErrorCode code, const char* reason, std::string message) {
-    throw Error(code, reason, withDetails(std::move(message)));
-}
-
-int noPassword(char* /*buffer*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) {
-    return -1;
-}
 
 const unsigned char* bytesOf(std::string_view data) {
     return reinterpret_cast<const unsigned char*>(data.data());
@@ -112,19 +68,6 @@ BioPtr memoryBio(std::string_view data) {
     return bio;
 }
 
-std::string takeDer(unsigned char* der, int length, const char* what) {
-    if (length <= 0 || der == nullptr)
-        fail(ErrorCode::kInternal, "crypto.encode", std::string("cannot encode ") + what);
-    std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
-    OPENSSL_free(der);
-    return out;
-}
-
-std::string certificateToDer(X509* certificate) {
-    unsigned char* der = nullptr;
-    const int length = i2d_X509(certificate, &der);
-    return takeDer(der, length, "a certificate");
-}
 
 std::string objectToDotted(const ASN1_OBJECT* object) {
     char buffer[256];
@@ -722,7 +665,7 @@ bool verifyTimestampToken(std::string_view tokenDer, const Sha256& expectedImpri
         TS_VERIFY_CTX_set_flags(verification.get(), TS_VFY_SIGNATURE | TS_VFY_VERSION | TS_VFY_IMPRINT);
         TS_VERIFY_CTX_set_store(verification.get(), store.release()); // freed with the context
         if (TS_RESP_verify_token(verification.get(), token.get()) != 1) {
-            const std::string details = drainOpenSslErrors();
+            const std::string details = drainOpenSslErrors().text;
             return refuse(details.empty() ? "the token does not verify" : details);
         }
     } catch (const Error& e) {
