@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "Process.h"
+#include "TempDir.h"
 #include "TestPaths.h"
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
@@ -31,27 +32,6 @@ constexpr const char* kMessageDigestOid = "1.2.840.113549.1.9.4";
 constexpr const char* kSigningTimeOid = "1.2.840.113549.1.9.5";
 constexpr const char* kSigningCertificateV2Oid = "1.2.840.113549.1.9.16.2.47";
 
-/// A fresh directory under the system's temporary directory, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "kooperdoc-identity-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 struct DevPki {
     TempDir root;
