@@ -6,12 +6,12 @@ set -euo pipefail
 build_runtime=(
   build-essential cmake pkg-config git
   libpoco-dev libpodofo-dev libssl-dev openssl libkainjow-mustache-dev
-  libsqlite3-dev libpq-dev libqrencode-dev libdeflate-dev libargon2-dev zlib1g-dev
+  libsqlite3-dev libpq-dev libqrencode-dev libdeflate-dev libargon2-dev zlib1g-dev libxmlsec1-dev
   fonts-dejavu-core icc-profiles-free
 )
 test_tools=(
   catch2 librapidcheck-dev json-schema-test-suite zbar-tools default-jdk-headless
-  poppler-utils qpdf libnss3-tools
+  poppler-utils qpdf libnss3-tools xmlsec1
   default-jre-headless libpdfbox2-java libbcprov-java libbcpkix-java
   libactivation-java libjaxb-api-java
   postgresql
