@@ -26,6 +26,7 @@
 #include "kooperdoc/templates/TenantProfiles.h"
 #include "CommandSupport.h"
 #include "SigningCommands.h"
+#include "VerifyCommands.h"
 
 namespace kooperdoc::cli {
 namespace {
@@ -235,6 +236,7 @@ const CommandTable& commands() {
         {"help", {"describe the commands", "usage: kooperdoc help [COMMAND]\n", helpCommand}},
     };
     addSigningCommands(all);
+    addVerifyCommands(all);
     return all;
     }();
     return table;

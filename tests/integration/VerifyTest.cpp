@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// `kooperdoc verify` on documents we seal and sign through the CLI at every PAdES level, on
+// tampered copies of them, and on garbage; poppler's pdfsig judges the cryptographic part.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <regex>
+
+#include "CliSupport.h"
+
+using namespace kooperdoc::testing;
+
+namespace {
+
+int countMatches(const std::string& text, const std::string& pattern) {
+    const std::regex re(pattern);
+    return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+}
+
+/// `"key" : "value"` as Poco's stringifier writes it (with or without spaces).
+std::string jsonPair(const std::string& key, const std::string& value) {
+    return "\"" + key + "\" ?: ?\"" + value + "\"";
+}
+
+/// The JSON of one signature: from its "field" key to the next signature's (or the end).
+std::string signatureBlock(const std::string& json, const std::string& field) {
+    std::smatch start;
+    if (!std::regex_search(json, start, std::regex(jsonPair("field", field)))) return {};
+    const auto begin = static_cast<std::size_t>(start.position(0));
+    std::smatch next;
+    const std::string rest = json.substr(begin + 1);
+    const auto end = std::regex_search(rest, next, std::regex("\"field\" ?:")) ? begin + 1 + static_cast<std::size_t>(next.position(0))
+                                                                                 : json.size();
+    return json.substr(begin, end - begin);
+}
+
+/// A development identity (dev CA, seal, person, TSA) and a PKCS#12 for the person, plus an NSS
+/// database with the dev CA for pdfsig.
+class VerifyLab {
+public:
+    VerifyLab() : dir_(scratchDir("verify")) {
+        REQUIRE(run(quote(cli()) + " dev-identity --out " + quote(identity())).exitCode == 0);
+        REQUIRE(run("openssl pkcs12 -export -passout pass:tajne -inkey " + quote(identity() + "/person.key.pem") + " -in " +
+                    quote(identity() + "/person.pem") + " -out " + quote(file("jan.p12"))).exitCode == 0);
+        writeFile(file("password"), "tajne\n");
+        std::filesystem::create_directories(file("nss"));
+        REQUIRE(run("certutil -N -d sql:" + quote(file("nss")) + " --empty-password").exitCode == 0);
+        REQUIRE(run("certutil -A -d sql:" + quote(file("nss")) + " -n kooperdoc-dev-ca -t CT,C,C -i " +
+                    quote(identity() + "/ca.pem")).exitCode == 0);
+    }
+    ~VerifyLab() { std::filesystem::remove_all(dir_); }
+
+    std::string file(const std::string& name) const { return dir_ + "/" + name; }
+    std::string identity() const { return dir_ + "/identity"; }
+    std::string ca() const { return identity() + "/ca.pem"; }
+
+    static CommandResult run(const std::string& command) {
+        auto result = runCommand(command + " 2>&1");
+        UNSCOPED_INFO(command << "\n" << result.output);
+        return result;
+    }
+
+    /// Sealed at \p level, then osoba-1 signed by Jan Kowalski at the same level.
+    std::string sealedAndSigned(const std::string& level) const {
+        const auto sealed = file("sealed-" + level + ".pdf");
+        REQUIRE(run("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " " + quote(cli()) + " render m1-oswiadczenie-zgoda " +
+                    quote(sourceDir() + "/templates/catalog/m1-oswiadczenie-zgoda/samples/sample.json") + " -o " +
+                    quote(sealed) + " --seal --level " + level + " --identity " + quote(identity()))
+                    .exitCode == 0);
+        const auto signedPdf = file("signed-" + level + ".pdf");
+        REQUIRE(run(quote(cli()) + " sign " + quote(sealed) + " --field osoba-1 --p12 " + quote(file("jan.p12")) +
+                    " --password-file " + quote(file("password")) + " --level " + level + " --identity " +
+                    quote(identity()) + " -o " + quote(signedPdf))
+                    .exitCode == 0);
+        return signedPdf;
+    }
+
+    static CommandResult verify(const std::string& pdf, const std::string& extra = "") {
+        return run(quote(cli()) + " verify " + quote(pdf) + " --json " + extra);
+    }
+
+    std::string pdfsig(const std::string& pdf) const {
+        // pdfsig exits 0 even on a digest mismatch, so its report is read line by line.
+        return runCommand("pdfsig -nssdir sql:" + quote(file("nss")) + " " + quote(pdf) + " 2>&1").output;
+    }
+
+private:
+    std::string dir_;
+};
+
+/// Appends an incremental update that replaces object \p number with \p body (the classic
+/// incremental saving attack, by hand).
+std::string appendUpdate(const std::string& pdf, int number, const std::string& body) {
+    const auto startxref = pdf.rfind("startxref");
+    REQUIRE(startxref != std::string::npos);
+    const auto previous = std::stoll(pdf.substr(startxref + 9));
+    const auto trailer = pdf.rfind("trailer");
+    REQUIRE(trailer != std::string::npos);
+    std::smatch size, root;
+    const std::string trailerText = pdf.substr(trailer, startxref - trailer);
+    REQUIRE(std::regex_search(trailerText, size, std::regex("/Size (\\d+)")));
+    REQUIRE(std::regex_search(trailerText, root, std::regex("/Root (\\d+ \\d+ R)")));
+    std::string out = pdf;
+    if (out.back() != '\n') out += '\n';
+    const auto offset = out.size();
+    out += std::to_string(number) + " 0 obj\n" + body + "\nendobj\n";
+    const auto xref = out.size();
+    char entry[32];
+    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
+    out += "xref\n" + std::to_string(number) + " 1\n" + entry + "trailer\n<< /Size " + size[1].str() + " /Root " +
+           root[1].str() + " /Prev " + std::to_string(previous) + " >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("documents sealed and signed at every PAdES level pass and report their level", "[verify][cli]") {
+    VerifyLab lab;
+    for (const std::string level : {"B-B", "B-T", "B-LT", "B-LTA"}) {
+        const auto pdf = lab.sealedAndSigned(level);
+        const auto result = VerifyLab::verify(pdf, "--trust " + quote(lab.ca()));
+        INFO(level << "\n" << result.output);
+        CHECK(result.exitCode == 0);
+        const int signatures = countMatches(result.output, jsonPair("type", "signature"));
+        CHECK(signatures == 2);  // the seal and Jan Kowalski
+        CHECK(countMatches(result.output, jsonPair("pades_level", level)) == signatures);
+        CHECK(countMatches(result.output, jsonPair("indication", "TOTAL-PASSED")) ==
+              signatures + countMatches(result.output, jsonPair("type", "document_timestamp")));
+        CHECK(countMatches(result.output, jsonPair("type", "document_timestamp")) == (level == "B-LTA" ? 2 : 0));
+        CHECK(result.output.find("CN=Jan Kowalski") != std::string::npos);
+        // B-LT and B-LTA carry the CRLs in the DSS: revocation is checked, no warning.
+        const bool longTerm = level == "B-LT" || level == "B-LTA";
+        CHECK((countMatches(result.output, jsonPair("revocation", "good")) >= signatures) == longTerm);
+        CHECK((result.output.find("verify.no_revocation_data") == std::string::npos) == longTerm);
+        // --require-revocation: only the long-term levels have what it asks for.
+        const auto strict = VerifyLab::verify(pdf, "--trust " + quote(lab.ca()) + " --require-revocation");
+        CHECK(strict.exitCode == (longTerm ? 0 : 1));
+        if (!longTerm) CHECK(countMatches(strict.output, jsonPair("sub_indication", "TRY_LATER")) == signatures);
+    }
+}
+
+TEST_CASE("verify says why a signature is not TOTAL-PASSED", "[verify][cli]") {
+    VerifyLab lab;
+    const auto pdf = lab.sealedAndSigned("B-T");
+
+    // No trust anchor: nothing embedded is trusted.
+    auto result = VerifyLab::verify(pdf);
+    CHECK(result.exitCode == 1);
+    CHECK(countMatches(result.output, jsonPair("sub_indication", "NO_CERTIFICATE_CHAIN_FOUND")) == 2);
+    CHECK(countMatches(result.output, jsonPair("indication", "INDETERMINATE")) == 2);
+
+    // Before the certificates were issued.
+    result = VerifyLab::verify(pdf, "--trust " + quote(lab.ca()) + " --at 2001-01-01T00:00:00Z");
+    CHECK(result.exitCode == 1);
+    CHECK(countMatches(result.output, jsonPair("sub_indication", "NOT_YET_VALID")) == 2);
+
+    // One flipped byte inside Jan Kowalski's signed range: HASH_FAILURE, and pdfsig agrees.
+    const auto original = readFile(pdf);
+    const auto sealedSize = readFile(lab.file("sealed-B-T.pdf")).size();
+    auto flipped = original;
+    const auto at = flipped.find("/M (D:20", sealedSize);
+    REQUIRE(at != std::string::npos);
+    flipped[at + 9] = static_cast<char>(flipped[at + 9] ^ 0x01);  // a digit of the year: still a date
+    writeFile(lab.file("flipped.pdf"), flipped);
+    result = VerifyLab::verify(lab.file("flipped.pdf"), "--trust " + quote(lab.ca()));
+    CHECK(result.exitCode == 1);
+    CHECK(countMatches(result.output, jsonPair("sub_indication", "HASH_FAILURE")) == 1);
+    CHECK(std::regex_search(signatureBlock(result.output, "osoba-1"), std::regex(jsonPair("indication", "TOTAL-FAILED"))));
+    const auto pdfsigFlipped = lab.pdfsig(lab.file("flipped.pdf"));
+    INFO(pdfsigFlipped);
+    CHECK(countMatches(pdfsigFlipped, "Signature Validation: Digest Mismatch") == 1);
+
+    // Page content replaced in an appended update. pdfsig still says both signatures are valid
+    // (each covers its own revision; it does no update analysis); we fail them, because the text
+    // people see is no longer what they signed (Kooperdoc policy, issue 4: every change no rule
+    // allows is TOTAL-FAILED / FORMAT_FAILURE, where EU DSS's default policy only warns).
+    std::smatch contents;
+    REQUIRE(std::regex_search(original, contents, std::regex("/Contents (\\d+) 0 R")));
+    const std::string stream = "BT /F1 12 Tf 72 700 Td (Zmieniona tresc) Tj ET";
+    writeFile(lab.file("attacked.pdf"),
+              appendUpdate(original, std::stoi(contents[1].str()),
+                           "<< /Length " + std::to_string(stream.size()) + " >>\nstream\n" + stream + "\nendstream"));
+    const auto pdfsigAttacked = lab.pdfsig(lab.file("attacked.pdf"));
+    INFO(pdfsigAttacked);
+    CHECK(countMatches(pdfsigAttacked, "Signature Validation: Signature is Valid\\.") == 2);
+    result = VerifyLab::verify(lab.file("attacked.pdf"), "--trust " + quote(lab.ca()));
+    CHECK(result.exitCode == 1);
+    CHECK(countMatches(result.output, jsonPair("reason", "verify.forbidden_modification")) == 2);
+    CHECK(countMatches(result.output, jsonPair("modification_level", "OTHER")) == 2);
+
+    // Bytes appended after the last %%EOF.
+    writeFile(lab.file("trailing.pdf"), original + "garbage after the end\n");
+    result = VerifyLab::verify(lab.file("trailing.pdf"), "--trust " + quote(lab.ca()));
+    CHECK(result.exitCode == 1);
+    CHECK(result.output.find("TOTAL-PASSED") == std::string::npos);
+}
+
+TEST_CASE("garbage and truncated files are FORMAT_FAILURE with exit 1, usage errors exit 2", "[verify][cli]") {
+    VerifyLab lab;
+    const auto pdf = lab.sealedAndSigned("B-B");
+    const auto original = readFile(pdf);
+    writeFile(lab.file("garbage.pdf"), std::string(5000, '\x7f') + "%PDF-1.7 nonsense");
+    writeFile(lab.file("empty.pdf"), "");
+    writeFile(lab.file("truncated.pdf"), original.substr(0, original.size() / 2));
+    writeFile(lab.file("truncated-end.pdf"), original.substr(0, original.size() - 20));
+    for (const std::string name : {"garbage.pdf", "empty.pdf", "truncated.pdf", "truncated-end.pdf"}) {
+        const auto result = VerifyLab::verify(lab.file(name), "--trust " + quote(lab.ca()));
+        INFO(name << "\n" << result.output);
+        CHECK(result.exitCode == 1);  // not a crash (a signal would not give 1), not an error
+        CHECK(result.output.find("FORMAT_FAILURE") != std::string::npos);
+        CHECK(result.output.find("TOTAL-PASSED") == std::string::npos);
+    }
+    // Human-readable output too.
+    const auto plain = VerifyLab::run(quote(cli()) + " verify " + quote(pdf) + " --trust " + quote(lab.ca()));
+    CHECK(plain.exitCode == 0);
+    CHECK(plain.output.find("TOTAL-PASSED") != std::string::npos);
+    CHECK(plain.output.find("Podpis jest nienaruszony") != std::string::npos);
+
+    CHECK(VerifyLab::run(quote(cli()) + " verify").exitCode == 2);
+    CHECK(VerifyLab::run(quote(cli()) + " verify " + quote(pdf) + " --at yesterday").exitCode == 2);
+    CHECK(VerifyLab::run(quote(cli()) + " verify " + quote(pdf) + " --trust " + quote(lab.file("garbage.pdf"))).exitCode == 2);
+    CHECK(VerifyLab::run(quote(cli()) + " verify " + quote(pdf) + " --bogus").exitCode == 2);
+}
+
+TEST_CASE("a revoked signer certificate is TOTAL-FAILED / REVOKED, a clean CRL gives revocation good", "[verify][cli]") {
+    VerifyLab lab;
+    // A CA of the test's own (the development CA's key is not kept), a signer, and CRLs made
+    // with `openssl ca` before and after revoking the signer.
+    const auto config = lab.file("ca.cnf");
+    std::filesystem::create_directories(lab.file("db"));
+    writeFile(lab.file("db/index.txt"), "");
+    writeFile(lab.file("db/crlnumber"), "1000\n");
+    writeFile(config, "[req]\ndistinguished_name=dn\n[dn]\n[ext_ca]\nbasicConstraints=critical,CA:TRUE\n"
+                      "keyUsage=critical,keyCertSign,cRLSign\n[ext_signer]\nbasicConstraints=CA:FALSE\n"
+                      "keyUsage=critical,digitalSignature,nonRepudiation\n"
+                      "[ca]\ndefault_ca=own\n[own]\ndatabase=" + lab.file("db/index.txt") + "\ncrlnumber=" +
+                      lab.file("db/crlnumber") + "\ndefault_md=sha256\ndefault_crl_days=30\ncertificate=" +
+                      lab.file("ca.pem") + "\nprivate_key=" + lab.file("ca.key") + "\n");
+    REQUIRE(VerifyLab::run("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + quote(lab.file("ca.key")) + " -out " +
+                           quote(lab.file("ca.pem")) + " -days 30 -subj '/CN=Testowe CA CRL/C=PL' -config " + quote(config) +
+                           " -extensions ext_ca").exitCode == 0);
+    REQUIRE(VerifyLab::run("openssl req -new -newkey rsa:2048 -nodes -keyout " + quote(lab.file("anna.key")) + " -out " +
+                           quote(lab.file("anna.csr")) + " -subj '/CN=Anna Nowak/C=PL' -config " + quote(config)).exitCode == 0);
+    REQUIRE(VerifyLab::run("openssl x509 -req -in " + quote(lab.file("anna.csr")) + " -CA " + quote(lab.file("ca.pem")) +
+                           " -CAkey " + quote(lab.file("ca.key")) + " -CAcreateserial -days 30 -extfile " + quote(config) +
+                           " -extensions ext_signer -out " + quote(lab.file("anna.pem"))).exitCode == 0);
+    REQUIRE(VerifyLab::run("cat " + quote(lab.file("anna.pem")) + " " + quote(lab.file("ca.pem")) + " > " +
+                           quote(lab.file("anna-chain.pem")) + " && openssl pkcs12 -export -passout pass:tajne -inkey " +
+                           quote(lab.file("anna.key")) + " -in " + quote(lab.file("anna-chain.pem")) + " -out " +
+                           quote(lab.file("anna.p12"))).exitCode == 0);
+    REQUIRE(VerifyLab::run("openssl ca -batch -config " + quote(config) + " -gencrl -out " + quote(lab.file("clean.crl"))).exitCode == 0);
+    REQUIRE(VerifyLab::run("openssl ca -batch -config " + quote(config) + " -revoke " + quote(lab.file("anna.pem"))).exitCode == 0);
+    REQUIRE(VerifyLab::run("openssl ca -batch -config " + quote(config) + " -gencrl -out " + quote(lab.file("revoked.crl"))).exitCode == 0);
+
+    const auto sealed = lab.file("sealed.pdf");
+    REQUIRE(VerifyLab::run("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " " + quote(cli()) + " render m1-oswiadczenie-zgoda " +
+                           quote(sourceDir() + "/templates/catalog/m1-oswiadczenie-zgoda/samples/sample.json") + " -o " +
+                           quote(sealed) + " --seal --level B-B --identity " + quote(lab.identity())).exitCode == 0);
+    const auto signedPdf = lab.file("anna-signed.pdf");
+    REQUIRE(VerifyLab::run(quote(cli()) + " sign " + quote(sealed) + " --field osoba-1 --p12 " + quote(lab.file("anna.p12")) +
+                           " --password-file " + quote(lab.file("password")) + " --level B-B --identity " +
+                           quote(lab.identity()) + " -o " + quote(signedPdf)).exitCode == 0);
+    const std::string trust = " --trust " + quote(lab.ca()) + " --trust " + quote(lab.file("ca.pem"));
+
+    auto result = VerifyLab::verify(signedPdf, trust + " --crl " + quote(lab.file("clean.crl")));
+    CHECK(result.exitCode == 0);
+    CHECK(std::regex_search(signatureBlock(result.output, "osoba-1"), std::regex(jsonPair("revocation", "good"))));
+
+    result = VerifyLab::verify(signedPdf, trust + " --crl " + quote(lab.file("revoked.crl")));
+    CHECK(result.exitCode == 1);
+    CHECK(std::regex_search(signatureBlock(result.output, "osoba-1"), std::regex(jsonPair("sub_indication", "REVOKED"))));
+    CHECK(countMatches(result.output, jsonPair("indication", "TOTAL-PASSED")) == 1);  // the seal is unaffected
+    CHECK(VerifyLab::run(quote(cli()) + " verify " + quote(signedPdf) + " --crl " + quote(lab.file("anna.pem"))).exitCode == 2);
+}

@@ -1,0 +1,964 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "kooperdoc/verify/Verifier.h"
+
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+#include <memory>
+
+#include "kooperdoc/core/Digest.h"
+#include "kooperdoc/core/Error.h"
+#include "kooperdoc/pdf/PdfReader.h"
+#include "kooperdoc/signing/CmsCheck.h"
+#include "kooperdoc/signing/Timestamp.h"
+
+namespace kooperdoc::verify {
+namespace {
+
+struct X509Free {
+    void operator()(X509* x) const { X509_free(x); }
+};
+struct CrlFree {
+    void operator()(X509_CRL* x) const { X509_CRL_free(x); }
+};
+struct StoreFree {
+    void operator()(X509_STORE* x) const { X509_STORE_free(x); }
+};
+struct StoreCtxFree {
+    void operator()(X509_STORE_CTX* x) const { X509_STORE_CTX_free(x); }
+};
+struct StackFree {
+    void operator()(STACK_OF(X509)* s) const { sk_X509_free(s); }
+};
+struct StackPopFree {
+    void operator()(STACK_OF(X509)* s) const { sk_X509_pop_free(s, X509_free); }
+};
+struct CrlStackFree {
+    void operator()(STACK_OF(X509_CRL)* s) const { sk_X509_CRL_free(s); }
+};
+struct CmsFree {
+    void operator()(CMS_ContentInfo* c) const { CMS_ContentInfo_free(c); }
+};
+struct BioFree {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using CrlPtr = std::unique_ptr<X509_CRL, CrlFree>;
+using CmsPtr = std::unique_ptr<CMS_ContentInfo, CmsFree>;
+
+constexpr const char* kSha256Oid = "2.16.840.1.101.3.4.2.1";
+
+X509Ptr certificateFromDer(std::string_view der) {
+    const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+    return X509Ptr(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+}
+
+CrlPtr crlFromDer(std::string_view der) {
+    const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+    return CrlPtr(d2i_X509_CRL(nullptr, &cursor, static_cast<long>(der.size())));
+}
+
+std::string nameText(const X509_NAME* name) {
+    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    if (!bio || name == nullptr) return {};
+    X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(bio.get(), &data);
+    return length > 0 ? std::string(data, static_cast<std::size_t>(length)) : std::string{};
+}
+
+std::int64_t epochOf(const ASN1_TIME* time) {
+    std::tm parts{};
+    if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) return 0;
+    return static_cast<std::int64_t>(timegm(&parts));
+}
+
+std::string derOf(X509* certificate) {
+    unsigned char* out = nullptr;
+    const int length = i2d_X509(certificate, &out);
+    if (length <= 0) return {};
+    std::string der(reinterpret_cast<char*>(out), static_cast<std::size_t>(length));
+    OPENSSL_free(out);
+    return der;
+}
+
+CertificateSummary summarize(X509* certificate) {
+    CertificateSummary s;
+    s.subject = nameText(X509_get_subject_name(certificate));
+    s.issuer = nameText(X509_get_issuer_name(certificate));
+    if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr)) {
+        if (char* hex = BN_bn2hex(serial)) {
+            s.serialHex = hex;
+            OPENSSL_free(hex);
+        }
+        BN_free(serial);
+    }
+    s.notBefore = epochOf(X509_get0_notBefore(certificate));
+    s.notAfter = epochOf(X509_get0_notAfter(certificate));
+    s.sha256Hex = sha256Hex(derOf(certificate));
+    return s;
+}
+
+/// The signer certificate of the single SignerInfo of \p cms, found by its sid among the CMS
+/// certificates (never trusted for that reason: trust comes from the anchors only).
+X509Ptr signerCertificateOf(CMS_ContentInfo* cms) {
+    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms);
+    if (sk_CMS_SignerInfo_num(infos) != 1) return nullptr;
+    CMS_SignerInfo* info = sk_CMS_SignerInfo_value(infos, 0);
+    std::unique_ptr<STACK_OF(X509), StackPopFree> certificates(CMS_get1_certs(cms));
+    for (int i = 0; certificates && i < sk_X509_num(certificates.get()); ++i) {
+        X509* candidate = sk_X509_value(certificates.get(), i);
+        if (CMS_SignerInfo_cert_cmp(info, candidate) == 0) {
+            X509_up_ref(candidate);
+            return X509Ptr(candidate);
+        }
+    }
+    return nullptr;
+}
+
+std::vector<std::string> cmsCertificates(CMS_ContentInfo* cms) {
+    std::vector<std::string> out;
+    std::unique_ptr<STACK_OF(X509), StackPopFree> certificates(CMS_get1_certs(cms));
+    for (int i = 0; certificates && i < sk_X509_num(certificates.get()); ++i) out.push_back(derOf(sk_X509_value(certificates.get(), i)));
+    return out;
+}
+
+/// The signature value of the single SignerInfo: what a signature timestamp's imprint hashes.
+std::string signatureValueOf(CMS_ContentInfo* cms) {
+    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms);
+    if (sk_CMS_SignerInfo_num(infos) != 1) return {};
+    const ASN1_OCTET_STRING* value = CMS_SignerInfo_get0_signature(sk_CMS_SignerInfo_value(infos, 0));
+    if (value == nullptr) return {};
+    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)), static_cast<std::size_t>(ASN1_STRING_length(value)));
+}
+
+/// CMS_verify without any certificate verification: the digest (signed attributes' message
+/// digest, or the content itself when there are none) and the signature value. \p detached is
+/// null for a CMS with embedded content (a timestamp token).
+bool cmsSignatureVerifies(CMS_ContentInfo* cms, const std::string* detached) {
+    std::unique_ptr<BIO, BioFree> content;
+    if (detached != nullptr) {
+        content.reset(BIO_new_mem_buf(detached->data(), static_cast<int>(detached->size())));
+        if (!content) return false;
+    }
+    const int ok = CMS_verify(cms, nullptr, nullptr, content.get(), nullptr,
+                              CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY);
+    ERR_clear_error();
+    return ok == 1;
+}
+
+bool hasSignedAttributes(CMS_ContentInfo* cms) {
+    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms);
+    if (sk_CMS_SignerInfo_num(infos) != 1) return true;
+    return CMS_signed_get_attr_count(sk_CMS_SignerInfo_value(infos, 0)) > 0;
+}
+
+std::string derLength(std::size_t length) {
+    if (length < 0x80) return std::string(1, static_cast<char>(length));
+    std::string bytes;
+    for (std::size_t l = length; l > 0; l >>= 8) bytes.insert(bytes.begin(), static_cast<char>(l & 0xff));
+    return std::string(1, static_cast<char>(0x80 | bytes.size())) + bytes;
+}
+
+struct OwnCheck {
+    bool intact = false;
+    bool valid = false;
+    std::string digestAlgorithm;
+    bool digestAllowedForKey = true;
+};
+
+/// EdDSA signers (RFC 8419). OpenSSL 3.0's CMS cannot verify them when the SignerInfo names a
+/// digest ("eddsa_digest_signverify_init: invalid digest"), and SHAKE256 must yield 512 bits
+/// there, not OpenSSL's default 256. So: our own message-digest comparison and a pure-EdDSA
+/// verification over the DER SET OF signed attributes. nullopt when the key is not EdDSA.
+std::optional<OwnCheck> checkEdDsa(CMS_ContentInfo* cms, X509* signer, const std::string& content) {
+    EVP_PKEY* key = X509_get0_pubkey(signer);
+    const int keyType = key == nullptr ? 0 : EVP_PKEY_get_id(key);
+    if (keyType != EVP_PKEY_ED25519 && keyType != EVP_PKEY_ED448) return std::nullopt;
+    OwnCheck result;
+    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms);
+    if (sk_CMS_SignerInfo_num(infos) != 1) return result;
+    CMS_SignerInfo* info = sk_CMS_SignerInfo_value(infos, 0);
+    X509_ALGOR* digestAlgorithm = nullptr;
+    CMS_SignerInfo_get0_algs(info, nullptr, nullptr, &digestAlgorithm, nullptr);
+    const ASN1_OBJECT* oid = nullptr;
+    X509_ALGOR_get0(&oid, nullptr, nullptr, digestAlgorithm);
+    const EVP_MD* md = oid == nullptr ? nullptr : EVP_get_digestbyobj(oid);
+    if (md == nullptr) return result;
+    result.digestAlgorithm = OBJ_nid2sn(EVP_MD_get_type(md));
+    // RFC 8419 3.1: Ed25519 with SHA-512, Ed448 with SHAKE256 (512-bit output).
+    result.digestAllowedForKey = keyType == EVP_PKEY_ED25519 ? EVP_MD_get_type(md) == NID_sha512
+                                                            : EVP_MD_get_type(md) == NID_shake256;
+    const bool xof = (EVP_MD_get_flags(md) & EVP_MD_FLAG_XOF) != 0;
+    std::string digest(xof ? 64 : static_cast<std::size_t>(EVP_MD_get_size(md)), '\0');
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    unsigned int digestLength = 0;
+    const bool computed =
+        ctx && EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1 && EVP_DigestUpdate(ctx.get(), content.data(), content.size()) == 1 &&
+        (xof ? EVP_DigestFinalXOF(ctx.get(), reinterpret_cast<unsigned char*>(digest.data()), digest.size()) == 1
+             : EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(digest.data()), &digestLength) == 1);
+    if (!computed) {
+        ERR_clear_error();
+        return result;
+    }
+    const int at = CMS_signed_get_attr_by_NID(info, NID_pkcs9_messageDigest, -1);
+    if (at < 0) return result;
+    const ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(info, at), 0);
+    if (value == nullptr || value->type != V_ASN1_OCTET_STRING) return result;
+    const ASN1_OCTET_STRING* claimed = value->value.octet_string;
+    result.intact = static_cast<std::size_t>(ASN1_STRING_length(claimed)) == digest.size() &&
+                    std::equal(digest.begin(), digest.end(), reinterpret_cast<const char*>(ASN1_STRING_get0_data(claimed)));
+    // The signature is over the DER encoding of the signed attributes as a SET OF (sorted).
+    std::vector<std::string> encoded;
+    for (int i = 0; i < CMS_signed_get_attr_count(info); ++i) {
+        unsigned char* der = nullptr;
+        const int length = i2d_X509_ATTRIBUTE(CMS_signed_get_attr(info, i), &der);
+        if (length <= 0) return result;
+        encoded.emplace_back(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+        OPENSSL_free(der);
+    }
+    std::sort(encoded.begin(), encoded.end());
+    std::string body;
+    for (const auto& e : encoded) body += e;
+    const std::string signedAttributes = "\x31" + derLength(body.size()) + body;
+    const ASN1_OCTET_STRING* signature = CMS_SignerInfo_get0_signature(info);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> verify(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    result.valid = signature != nullptr && verify && EVP_DigestVerifyInit(verify.get(), nullptr, nullptr, nullptr, key) == 1 &&
+                   EVP_DigestVerify(verify.get(), ASN1_STRING_get0_data(signature), static_cast<std::size_t>(ASN1_STRING_length(signature)),
+                                    reinterpret_cast<const unsigned char*>(signedAttributes.data()), signedAttributes.size()) == 1;
+    ERR_clear_error();
+    return result;
+}
+
+// ------------------------------------------------------------------ the DSS, with our reader
+
+struct Dss {
+    std::vector<std::string> certificatesDer;
+    std::vector<std::string> crlsDer;
+    std::size_t ocspResponses = 0;
+    bool present = false;
+};
+
+Dss readDss(const pdf::PdfReader& reader, std::vector<std::string>& warnings) {
+    Dss dss;
+    try {
+        const std::size_t last = reader.lastRevision();
+        const pdf::PdfObject root = reader.deref(reader.trailer(last).get("Root"), last);
+        const pdf::PdfDictionary* catalog = root.asDictionary();
+        if (catalog == nullptr) return dss;
+        const pdf::PdfObject dssObject = reader.deref(catalog->get("DSS"), last);
+        const pdf::PdfDictionary* dict = dssObject.asDictionary();
+        if (dict == nullptr) return dss;
+        dss.present = true;
+        const auto streams = [&](const char* key) {
+            std::vector<std::string> out;
+            const pdf::PdfObject array = reader.deref(dict->get(key), last);
+            const pdf::PdfArray* items = array.asArray();
+            if (items == nullptr) return out;
+            for (const auto& item : *items) {
+                const pdf::PdfObject value = reader.deref(item, last);
+                if (const pdf::PdfStream* stream = value.asStream()) out.push_back(reader.decodeStream(*stream));
+            }
+            return out;
+        };
+        dss.certificatesDer = streams("Certs");
+        dss.crlsDer = streams("CRLs");
+        dss.ocspResponses = streams("OCSPs").size();
+    } catch (const Error& e) {
+        warnings.push_back("verify.dss_unreadable: " + std::string(e.what()));
+    }
+    return dss;
+}
+
+// ------------------------------------------------------------------ chains and revocation
+
+struct Crl {
+    CrlPtr crl;
+    bool fromDss = false;
+};
+
+struct ChainResult {
+    bool ok = false;
+    int error = X509_V_OK;
+    std::string errorText;
+    std::vector<std::string> subjects;
+    RevocationStatus revocation = RevocationStatus::kNotChecked;
+    bool revocationFromDssOnly = false;
+    bool revocationLeafOnly = false;
+    std::string revocationDetail;
+    bool expiredSomewhere = false;
+};
+
+class TrustContext {
+public:
+    TrustContext(const std::vector<std::string>& anchorsDer, const std::vector<std::string>& dssCrls,
+                 const std::vector<std::string>& extraCrls, std::vector<std::string>& warnings) {
+        for (const auto& der : anchorsDer) {
+            if (auto c = certificateFromDer(der)) anchors_.push_back(std::move(c));
+            else warnings.push_back("verify.anchor_unreadable: a trust anchor is not a DER certificate");
+        }
+        for (const auto& der : dssCrls) {
+            if (auto c = crlFromDer(der)) crls_.push_back({std::move(c), true});
+            else warnings.push_back("verify.crl_unreadable: a DSS CRL is not DER");
+        }
+        for (const auto& der : extraCrls) {
+            if (auto c = crlFromDer(der)) crls_.push_back({std::move(c), false});
+            else warnings.push_back("verify.crl_unreadable: a configured CRL is not DER");
+        }
+    }
+
+    ChainResult check(X509* leaf, const std::vector<std::string>& intermediatesDer, std::int64_t at) const {
+        ChainResult result;
+        std::vector<X509Ptr> owned;
+        std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+        for (const auto& der : intermediatesDer) {
+            if (auto c = certificateFromDer(der)) {
+                sk_X509_push(untrusted.get(), c.get());
+                owned.push_back(std::move(c));
+            }
+        }
+        const auto run = [&](unsigned long flags, STACK_OF(X509_CRL)* crls, std::vector<std::string>* subjects,
+                             std::vector<X509Ptr>* chainOut) {
+            std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+            for (const auto& anchor : anchors_) X509_STORE_add_cert(store.get(), anchor.get());
+            std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
+            if (!store || !ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get()) != 1) {
+                return std::pair<bool, int>{false, X509_V_ERR_UNSPECIFIED};
+            }
+            X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+            X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
+            // A configured anchor may be an intermediate CA (a trusted list names CA services,
+            // not only roots): trust it without requiring its own issuer.
+            X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN | flags);
+            if (crls != nullptr) X509_STORE_CTX_set0_crls(ctx.get(), crls);
+            const bool ok = X509_verify_cert(ctx.get()) == 1;
+            const int error = X509_STORE_CTX_get_error(ctx.get());
+            if (ok && (subjects != nullptr || chainOut != nullptr)) {
+                STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+                for (int i = 0; i < sk_X509_num(chain); ++i) {
+                    X509* c = sk_X509_value(chain, i);
+                    if (subjects) subjects->push_back(nameText(X509_get_subject_name(c)));
+                    if (chainOut) {
+                        X509_up_ref(c);
+                        chainOut->push_back(X509Ptr(c));
+                    }
+                }
+            }
+            ERR_clear_error();
+            return std::pair<bool, int>{ok, ok ? X509_V_OK : error};
+        };
+
+        std::vector<X509Ptr> chain;
+        const auto [ok, error] = run(0, nullptr, &result.subjects, &chain);
+        result.ok = ok;
+        result.error = error;
+        if (!ok) {
+            result.errorText = X509_verify_cert_error_string(error);
+            return result;
+        }
+        // Revocation: a CRL per certificate below the anchor, issued and signed by the next one.
+        std::unique_ptr<STACK_OF(X509_CRL), CrlStackFree> used(sk_X509_CRL_new_null());
+        bool leafCovered = false, allCovered = chain.size() > 1, dssOnly = true;
+        for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+            EVP_PKEY* issuerKey = X509_get0_pubkey(chain[i + 1].get());
+            bool covered = false;
+            for (const auto& crl : crls_) {
+                if (X509_NAME_cmp(X509_CRL_get_issuer(crl.crl.get()), X509_get_issuer_name(chain[i].get())) != 0) continue;
+                if (issuerKey == nullptr || X509_CRL_verify(crl.crl.get(), issuerKey) != 1) continue;
+                covered = true;
+                dssOnly = dssOnly && crl.fromDss;
+                sk_X509_CRL_push(used.get(), crl.crl.get());
+            }
+            ERR_clear_error();
+            if (i == 0) leafCovered = covered;
+            allCovered = allCovered && covered;
+        }
+        if (!leafCovered) return result;
+        const unsigned long flags = X509_V_FLAG_CRL_CHECK | (allCovered ? X509_V_FLAG_CRL_CHECK_ALL : 0);
+        const auto [crlOk, crlError] = run(flags, used.get(), nullptr, nullptr);
+        result.revocationFromDssOnly = dssOnly;
+        result.revocationLeafOnly = !allCovered;
+        if (crlOk) {
+            result.revocation = RevocationStatus::kGood;
+        } else if (crlError == X509_V_ERR_CERT_REVOKED) {
+            result.revocation = RevocationStatus::kRevoked;
+            result.revocationDetail = X509_verify_cert_error_string(crlError);
+        } else {
+            result.revocation = RevocationStatus::kUnknown;
+            result.revocationDetail = X509_verify_cert_error_string(crlError);
+        }
+        return result;
+    }
+
+private:
+    std::vector<X509Ptr> anchors_;
+    std::vector<Crl> crls_;
+};
+
+SubIndication chainSubIndication(int error) {
+    switch (error) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return SubIndication::kOutOfBoundsNoPoe;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return SubIndication::kNotYetValid;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return SubIndication::kNoCertificateChainFound;
+    case X509_V_ERR_INVALID_CA:
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+    case X509_V_ERR_INVALID_PURPOSE:
+    case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+    case X509_V_ERR_INVALID_EXTENSION:
+    case X509_V_ERR_PERMITTED_VIOLATION:
+    case X509_V_ERR_EXCLUDED_VIOLATION:
+        return SubIndication::kChainConstraintsFailure;
+    default:
+        return SubIndication::kCertificateChainGeneralFailure;
+    }
+}
+
+// ------------------------------------------------------------------ times
+
+int digits(std::string_view text, std::size_t at, std::size_t count, int fallback) {
+    if (at + count > text.size()) return fallback;
+    int value = 0;
+    for (std::size_t i = at; i < at + count; ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(text[i]))) return -1;
+        value = value * 10 + (text[i] - '0');
+    }
+    return value;
+}
+
+std::optional<std::int64_t> epochFromParts(int year, int month, int day, int hour, int minute, int second) {
+    if (year < 1900 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60) {
+        return std::nullopt;
+    }
+    std::tm parts{};
+    parts.tm_year = year - 1900;
+    parts.tm_mon = month - 1;
+    parts.tm_mday = day;
+    parts.tm_hour = hour;
+    parts.tm_min = minute;
+    parts.tm_sec = second;
+    return static_cast<std::int64_t>(timegm(&parts));
+}
+
+/// A PDF date, "D:YYYYMMDDHHmmSSOHH'mm'" with every part after the year optional.
+std::optional<std::int64_t> parsePdfDate(std::string_view text) {
+    if (text.substr(0, 2) == "D:") text.remove_prefix(2);
+    const int year = digits(text, 0, 4, -1);
+    const int month = digits(text, 4, 2, 1), day = digits(text, 6, 2, 1);
+    const int hour = digits(text, 8, 2, 0), minute = digits(text, 10, 2, 0), second = digits(text, 12, 2, 0);
+    auto epoch = epochFromParts(year, month, day, hour, minute, second);
+    if (!epoch || text.size() <= 14) return epoch;
+    const char sign = text[14];
+    if (sign == '+' || sign == '-') {
+        const int offsetHours = digits(text, 15, 2, 0);
+        const int offsetMinutes = text.size() > 18 ? digits(text, 18, 2, 0) : 0;
+        if (offsetHours < 0 || offsetMinutes < 0) return std::nullopt;
+        const std::int64_t offset = offsetHours * 3600 + offsetMinutes * 60;
+        *epoch += sign == '+' ? -offset : offset;
+    }
+    return epoch;
+}
+
+// ------------------------------------------------------------------ verdicts and sentences
+
+struct Sentence {
+    const char* en;
+    const char* pl;
+};
+
+const std::map<std::string, Sentence>& sentences() {
+    static const std::map<std::string, Sentence> table{
+        {"verify.passed",
+         {"The signature is intact, cryptographically valid, chains to a trusted anchor and the document was not changed "
+          "afterwards in a forbidden way.",
+          "Podpis jest nienaruszony, poprawny kryptograficznie, prowadzi do zaufanego urzędu certyfikacji, a dokument nie "
+          "został później zmieniony w niedozwolony sposób."}},
+        {"verify.passed/timestamp",
+         {"The document timestamp is intact, cryptographically valid, issued by a trusted timestamping authority, and "
+          "the document was not changed afterwards in a forbidden way.",
+          "Znacznik czasu dokumentu jest nienaruszony, poprawny kryptograficznie, wystawiony przez zaufany urząd "
+          "znakowania czasem, a dokument nie został później zmieniony w niedozwolony sposób."}},
+        {"verify.contents_missing",
+         {"The signature dictionary has no usable /Contents, so nothing was signed.",
+          "Słownik podpisu nie ma użytecznego pola /Contents, więc nic nie zostało podpisane."}},
+        {"verify.byte_range_invalid",
+         {"The /ByteRange is malformed or points outside the file.",
+          "Pole /ByteRange jest błędne albo wskazuje poza plik."}},
+        {"verify.coverage_unclear",
+         {"The signed byte range does not cleanly cover a revision of the file (only /Contents may be left out).",
+          "Podpisany zakres bajtów nie obejmuje dokładnie wersji pliku (pominięte może być tylko /Contents)."}},
+        {"verify.coverage_partial",
+         {"The signed byte range stops inside a revision, so part of the signed revision is not covered.",
+          "Podpisany zakres bajtów kończy się wewnątrz wersji pliku, więc jej część nie jest objęta podpisem."}},
+        {"verify.contents_padding",
+         {"The signature's /Contents holds data after the signature container that is not zero padding.",
+          "Pole /Contents podpisu zawiera po kontenerze podpisu dane, które nie są dopełnieniem zerami."}},
+        {"verify.cms_not_detached",
+         {"The signature container carries content of its own instead of signing the document bytes.",
+          "Kontener podpisu zawiera własną treść zamiast podpisywać bajty dokumentu."}},
+        {"verify.algorithm_not_allowed",
+         {"The signature uses a digest algorithm its key type does not allow (RFC 8419).",
+          "Podpis używa algorytmu skrótu niedozwolonego dla typu klucza (RFC 8419)."}},
+        {"verify.cms_unreadable",
+         {"The signature container (CMS) cannot be read.", "Nie można odczytać kontenera podpisu (CMS)."}},
+        {"verify.hash_failure",
+         {"The document bytes do not match the signed digest: the file was changed after signing.",
+          "Bajty dokumentu nie zgadzają się ze skrótem podpisanym: plik zmieniono po podpisaniu."}},
+        {"verify.sig_crypto_failure",
+         {"The signature value does not verify with the signer's certificate.",
+          "Wartość podpisu nie weryfikuje się kluczem z certyfikatu podpisującego."}},
+        {"verify.forbidden_modification",
+         {"A later revision changed the document in a way the signature does not allow.",
+          "Późniejsza wersja zmieniła dokument w sposób, na który podpis nie pozwala."}},
+        {"verify.trailing_data",
+         {"The file has data after its last revision that is not a valid incremental update.",
+          "Plik zawiera dane po ostatniej wersji, które nie są poprawną aktualizacją przyrostową."}},
+        {"verify.revoked",
+         {"The signer's certificate (or a certificate of its chain) is revoked.",
+          "Certyfikat podpisującego (albo certyfikat w jego ścieżce) został unieważniony."}},
+        {"verify.no_chain",
+         {"The signer's certificate does not chain to a trusted anchor.",
+          "Certyfikat podpisującego nie prowadzi do zaufanego urzędu certyfikacji."}},
+        {"verify.expired_no_poe",
+         {"A certificate of the chain has expired and no valid timestamp proves the signature existed before.",
+          "Certyfikat w ścieżce wygasł, a żaden ważny znacznik czasu nie dowodzi, że podpis powstał wcześniej."}},
+        {"verify.not_yet_valid",
+         {"A certificate of the chain is not yet valid at the validation time.",
+          "Certyfikat w ścieżce nie jest jeszcze ważny w chwili weryfikacji."}},
+        {"verify.chain_constraints",
+         {"The certificate chain violates a constraint (CA flag, key usage, path length).",
+          "Ścieżka certyfikacji narusza ograniczenie (flaga CA, użycie klucza, długość ścieżki)."}},
+        {"verify.chain_failure",
+         {"The certificate chain could not be validated.", "Nie udało się zweryfikować ścieżki certyfikacji."}},
+        {"verify.timestamp_untrusted",
+         {"The document timestamp is not a valid timestamp of a trusted timestamping authority.",
+          "Znacznik czasu dokumentu nie jest ważnym znacznikiem zaufanego urzędu znakowania czasem."}},
+        {"verify.revocation_missing",
+         {"Revocation data for the chain is required but missing or not fresh.",
+          "Wymagane są dane o unieważnieniu certyfikatów, ale ich brak albo są nieaktualne."}},
+    };
+    return table;
+}
+
+void decide(SignatureReport& r, Indication indication, SubIndication sub, const std::string& reason) {
+    r.indication = indication;
+    r.subIndication = sub;
+    r.reason = reason;
+    const auto& table = sentences();
+    auto it = r.documentTimestamp ? table.find(reason + "/timestamp") : table.end();
+    if (it == table.end()) it = table.find(reason);
+    if (it != table.end()) {
+        r.messageEn = it->second.en;
+        r.messagePl = it->second.pl;
+    }
+}
+
+SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalysis& analysis, std::string_view pdf,
+                          const Dss& dss, const TrustContext& trust, const VerifyOptions& options, std::int64_t now) {
+    SignatureReport r;
+    r.fieldName = s.fieldName;
+    r.subFilter = s.subFilter;
+    r.documentTimestamp = s.isDocumentTimestamp() || s.subFilter == "ETSI.RFC3161";
+    r.revision = s.signedRevision.value_or(0);
+    r.coverage = s.coverage;
+    r.coverageProblem = s.coverageProblem;
+    r.modificationLevel = s.modificationLevel;
+    r.docMdpOk = s.docMdpOk;
+    r.certification = s.certification;
+    r.docMdpPermission = s.docMdpPermission;
+    for (const auto& f : s.findings) r.modificationFindings.push_back(f.code + ": " + f.detail);
+    r.claimedSigningTimeRaw = s.signingTime;
+    r.claimedSigningTime = parsePdfDate(s.signingTime);
+
+    // 1. Structure: what is signed must be findable before anything can be checked.
+    const std::string& contents = s.contents;
+    if (contents.find_first_not_of('\0') == std::string::npos) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.contents_missing");
+        return r;
+    }
+    // Every (offset, length) pair must lie inside the file for anything to be hashed; pyHanko
+    // still hashes odd shapes (one range, a gap that is too big), so intact is reported for them
+    // and the shape decides the verdict below.
+    const auto& br = s.byteRange;
+    bool pairsInFile = s.byteRangeIntegers && !br.empty() && br.size() % 2 == 0;
+    for (std::size_t i = 0; pairsInFile && i < br.size(); i += 2) {
+        pairsInFile = br[i] >= 0 && br[i + 1] >= 0 &&
+                      static_cast<std::uint64_t>(br[i]) + static_cast<std::uint64_t>(br[i + 1]) <= pdf.size();
+    }
+    if (!pairsInFile) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.byte_range_invalid");
+        return r;
+    }
+    const bool rangeShapeSound = br.size() == 4 && br[0] == 0 && br[1] > 0 && br[2] > br[1] && br[3] >= 0;
+    std::string signedBytes;
+    for (std::size_t i = 0; i < br.size(); i += 2) {
+        signedBytes.append(pdf.substr(static_cast<std::size_t>(br[i]), static_cast<std::size_t>(br[i + 1])));
+    }
+
+    const auto* derStart = reinterpret_cast<const unsigned char*>(contents.data());
+    const auto* derCursor = derStart;
+    CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &derCursor, static_cast<long>(contents.size())));
+    if (!cms) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.cms_unreadable");
+        return r;
+    }
+    const std::string cmsDer = contents.substr(0, static_cast<std::size_t>(derCursor - derStart));
+    // Only zeros may follow the DER inside /Contents: anything else is unsigned data hidden in
+    // the signed-looking gap (a signature-wrapping variant).
+    if (contents.find_first_not_of('\0', cmsDer.size()) != std::string::npos) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.contents_padding");
+        return r;
+    }
+    if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.cms_unreadable");
+        return r;
+    }
+    X509Ptr signerCertificate;
+    std::vector<std::string> intermediates;
+    std::optional<std::int64_t> ownGenTime;
+    bool cryptoConstraintViolated = false;
+
+    // 2. Integrity and the signature value.
+    if (r.documentTimestamp) {
+        try {
+            const auto info = signing::inspectTimestampToken(cmsDer);
+            r.digestAlgorithm = info.imprintAlgorithmOid == kSha256Oid ? "SHA256" : info.imprintAlgorithmOid;
+            r.intact = info.imprintAlgorithmOid == kSha256Oid && info.imprint == sha256(signedBytes);
+            r.cryptoValid = cmsSignatureVerifies(cms.get(), nullptr);
+            intermediates = info.certificatesDer;
+            if (!info.tsaCertificateDer.empty()) signerCertificate = certificateFromDer(info.tsaCertificateDer);
+            ownGenTime = info.genTime;
+        } catch (const Error&) {
+            decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.cms_unreadable");
+            return r;
+        }
+    } else {
+        signerCertificate = signerCertificateOf(cms.get());
+        const signing::CmsCheck check = signing::checkDetachedCms(cmsDer, signedBytes);
+        r.digestAlgorithm = check.digestAlgorithm;
+        if (!r.claimedSigningTime) r.claimedSigningTime = check.claimedSigningTime;
+        std::optional<OwnCheck> edDsa;
+        if (signerCertificate) edDsa = checkEdDsa(cms.get(), signerCertificate.get(), signedBytes);
+        if (CMS_is_detached(cms.get()) != 1) {
+            // A PDF signature signs the byte range, never content of its own (ISO 32000-2
+            // 12.8.3.3); pyHanko rejects such a CMS as well.
+            decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.cms_not_detached");
+            return r;
+        } else if (edDsa) {
+            r.intact = edDsa->intact;
+            r.cryptoValid = edDsa->valid;
+            r.digestAlgorithm = edDsa->digestAlgorithm;
+            if (!edDsa->digestAllowedForKey) cryptoConstraintViolated = true;
+        } else if (!hasSignedAttributes(cms.get())) {
+            // Without signed attributes the signature is over the content itself: digest and
+            // signature cannot be told apart, one verification answers both.
+            r.intact = r.cryptoValid = cmsSignatureVerifies(cms.get(), &signedBytes);
+        } else if (check.parsed) {
+            r.intact = check.digestMatches;
+            r.cryptoValid = check.signatureValid;
+        } else {
+            decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.cms_unreadable");
+            r.warnings.push_back("verify.cms_detail: " + check.failure);
+            return r;
+        }
+        intermediates = cmsCertificates(cms.get());
+    }
+    if (signerCertificate) r.signer = summarize(signerCertificate.get());
+
+    // Signature timestamp (B-T): a proof of existence at its genTime when it verifies.
+    if (!r.documentTimestamp) {
+        std::vector<std::string> tokens;
+        try {
+            tokens = signing::signatureTimestampTokens(cmsDer);
+        } catch (const Error&) {
+        }
+        if (!tokens.empty()) {
+            r.signatureTimestampPresent = true;
+            std::string whyNot;
+            const std::string value = signatureValueOf(cms.get());
+            r.signatureTimestampValid =
+                !value.empty() && signing::verifyTimestampToken(tokens.front(), sha256(value), options.trustAnchorsDer, &whyNot, now);
+            if (r.signatureTimestampValid) {
+                r.timestampTime = signing::inspectTimestampToken(tokens.front()).genTime;
+            } else {
+                r.warnings.push_back("verify.signature_timestamp_invalid: " + whyNot);
+            }
+        }
+    }
+
+    // 3. Chain at the validation time, or at a proven earlier time when a certificate expired.
+    ChainResult chain;
+    if (signerCertificate) {
+        std::vector<std::string> pool = intermediates;
+        pool.insert(pool.end(), dss.certificatesDer.begin(), dss.certificatesDer.end());
+        r.chainValidationTime = now;
+        chain = trust.check(signerCertificate.get(), pool, now);
+        if (!chain.ok && chain.error == X509_V_ERR_CERT_HAS_EXPIRED && r.timestampTime && r.signer &&
+            *r.timestampTime <= r.signer->notAfter) {
+            ChainResult atPoe = trust.check(signerCertificate.get(), pool, *r.timestampTime);
+            if (atPoe.ok) {
+                chain = std::move(atPoe);
+                r.chainValidationTime = *r.timestampTime;
+                r.warnings.push_back("verify.validated_at_timestamp: the signer's certificate has expired; the chain was "
+                                     "validated at the signature timestamp's time");
+            }
+        }
+        r.trusted = chain.ok;
+        r.chain = chain.subjects;
+        r.revocation = chain.revocation;
+        if (!chain.ok) r.warnings.push_back("verify.chain: " + chain.errorText);
+    } else {
+        chain.error = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+        r.warnings.push_back("verify.signer_certificate_missing: the CMS does not carry the signer's certificate");
+    }
+    bool timestampSpecificOk = true;
+    if (r.documentTimestamp && r.trusted) {
+        std::string whyNot;
+        timestampSpecificOk = signing::verifyTimestampToken(cmsDer, sha256(signedBytes), options.trustAnchorsDer, &whyNot,
+                                                            r.chainValidationTime);
+        if (!timestampSpecificOk) r.warnings.push_back("verify.timestamp: " + whyNot);
+        else r.timestampTime = ownGenTime;
+    }
+
+    // PAdES level reached (for ETSI.CAdES.detached signatures only: adbe.* are not PAdES).
+    if (!r.documentTimestamp && s.subFilter == "ETSI.CAdES.detached" && r.intact && r.cryptoValid) {
+        r.padesLevel = "B-B";
+        if (r.signatureTimestampValid) {
+            r.padesLevel = "B-T";
+            if (dss.present && r.trusted && chain.revocation == RevocationStatus::kGood && chain.revocationFromDssOnly &&
+                !chain.revocationLeafOnly) {
+                r.padesLevel = "B-LT";
+            }
+        }
+    }
+
+    // 4. The verdict, most serious first: structure, crypto, later changes, revocation, chain.
+    const bool trailingData = analysis.trailingBytes > 0 && !analysis.trailingBytesWhitespaceOnly;
+    if (!rangeShapeSound) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.byte_range_invalid");
+    } else if (s.coverage == pdf::Coverage::kUnclear) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.coverage_unclear");
+    } else if (!r.intact) {
+        decide(r, Indication::kTotalFailed, SubIndication::kHashFailure, "verify.hash_failure");
+    } else if (!r.cryptoValid) {
+        decide(r, Indication::kTotalFailed, SubIndication::kSigCryptoFailure, "verify.sig_crypto_failure");
+    } else if (trailingData) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.trailing_data");
+    } else if (s.coverage == pdf::Coverage::kContiguousBlockFromStart) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.coverage_partial");
+    } else if (s.modificationLevel == pdf::ModificationLevel::kOther || !s.docMdpOk) {
+        decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.forbidden_modification");
+    } else if (cryptoConstraintViolated) {
+        decide(r, Indication::kIndeterminate, SubIndication::kCryptoConstraintsFailureNoPoe, "verify.algorithm_not_allowed");
+    } else if (r.trusted && r.revocation == RevocationStatus::kRevoked) {
+        decide(r, Indication::kTotalFailed, SubIndication::kRevoked, "verify.revoked");
+    } else if (!r.trusted) {
+        const SubIndication sub = chainSubIndication(chain.error);
+        const char* reason = sub == SubIndication::kOutOfBoundsNoPoe        ? "verify.expired_no_poe"
+                             : sub == SubIndication::kNotYetValid           ? "verify.not_yet_valid"
+                             : sub == SubIndication::kNoCertificateChainFound ? "verify.no_chain"
+                             : sub == SubIndication::kChainConstraintsFailure ? "verify.chain_constraints"
+                                                                              : "verify.chain_failure";
+        decide(r, Indication::kIndeterminate, sub, reason);
+    } else if (!timestampSpecificOk) {
+        decide(r, Indication::kIndeterminate, SubIndication::kCertificateChainGeneralFailure, "verify.timestamp_untrusted");
+    } else if (r.revocation != RevocationStatus::kGood && options.requireRevocation) {
+        // ETSI EN 319 102-1 5.2.6: revocation status information is missing or not fresh enough
+        // and may become available later → INDETERMINATE / TRY_LATER.
+        decide(r, Indication::kIndeterminate, SubIndication::kTryLater, "verify.revocation_missing");
+    } else {
+        decide(r, Indication::kTotalPassed, SubIndication::kNone, "verify.passed");
+        if (r.revocation == RevocationStatus::kNotChecked) {
+            r.warnings.push_back("verify.no_revocation_data: no CRL for the chain in the DSS or the configuration");
+        } else if (r.revocation == RevocationStatus::kUnknown) {
+            r.warnings.push_back("verify.revocation_unknown: " + chain.revocationDetail);
+        } else if (chain.revocationLeafOnly) {
+            r.warnings.push_back("verify.revocation_leaf_only: only the signer's certificate had a CRL");
+        }
+    }
+    if (dss.ocspResponses > 0) r.warnings.push_back("verify.ocsp_not_evaluated: the DSS holds OCSP responses this verifier does not read");
+    return r;
+}
+
+} // namespace
+
+const char* toString(Indication indication) {
+    switch (indication) {
+    case Indication::kTotalPassed: return "TOTAL-PASSED";
+    case Indication::kTotalFailed: return "TOTAL-FAILED";
+    case Indication::kIndeterminate: return "INDETERMINATE";
+    }
+    return "INDETERMINATE";
+}
+
+const char* toString(SubIndication s) {
+    switch (s) {
+    case SubIndication::kNone: return "";
+    case SubIndication::kFormatFailure: return "FORMAT_FAILURE";
+    case SubIndication::kHashFailure: return "HASH_FAILURE";
+    case SubIndication::kSigCryptoFailure: return "SIG_CRYPTO_FAILURE";
+    case SubIndication::kRevoked: return "REVOKED";
+    case SubIndication::kNoCertificateChainFound: return "NO_CERTIFICATE_CHAIN_FOUND";
+    case SubIndication::kOutOfBoundsNoPoe: return "OUT_OF_BOUNDS_NO_POE";
+    case SubIndication::kNotYetValid: return "NOT_YET_VALID";
+    case SubIndication::kChainConstraintsFailure: return "CHAIN_CONSTRAINTS_FAILURE";
+    case SubIndication::kCertificateChainGeneralFailure: return "CERTIFICATE_CHAIN_GENERAL_FAILURE";
+    case SubIndication::kTryLater: return "TRY_LATER";
+    case SubIndication::kSignedDataNotFound: return "SIGNED_DATA_NOT_FOUND";
+    case SubIndication::kCryptoConstraintsFailureNoPoe: return "CRYPTO_CONSTRAINTS_FAILURE_NO_POE";
+    }
+    return "";
+}
+
+const char* toString(RevocationStatus status) {
+    switch (status) {
+    case RevocationStatus::kNotChecked: return "not_checked";
+    case RevocationStatus::kGood: return "good";
+    case RevocationStatus::kRevoked: return "revoked";
+    case RevocationStatus::kUnknown: return "unknown";
+    }
+    return "unknown";
+}
+
+bool VerificationReport::allPassed() const {
+    return readable() && !signatures.empty() &&
+           std::all_of(signatures.begin(), signatures.end(), [](const SignatureReport& s) { return s.passed(); });
+}
+
+VerificationReport verifyPdf(std::string_view pdf, const VerifyOptions& options) {
+    VerificationReport report;
+    report.fileSize = pdf.size();
+    report.fileSha256Hex = sha256Hex(pdf);
+    const std::int64_t now = options.validationTime.value_or(static_cast<std::int64_t>(std::time(nullptr)));
+    report.validationTime = now;
+    try {
+        const pdf::PdfReader reader(std::string(pdf), options.limits);
+        const pdf::DocumentAnalysis analysis = pdf::analyzeDocument(reader);
+        report.revisionCount = analysis.revisionCount;
+        report.trailingBytes = analysis.trailingBytes;
+        report.emptySignatureFields = analysis.emptySignatureFields;
+        for (const auto& w : analysis.warnings) report.warnings.push_back(w.code + ": " + w.detail);
+        const Dss dss = readDss(reader, report.warnings);
+        const TrustContext trust(options.trustAnchorsDer, dss.crlsDer, options.extraCrlsDer, report.warnings);
+        for (const auto& signature : analysis.signatures) {
+            try {
+                report.signatures.push_back(verifyOne(signature, analysis, pdf, dss, trust, options, now));
+            } catch (const Error& e) {
+                // One unreadable signature must not hide the verdicts on the others.
+                SignatureReport broken;
+                broken.fieldName = signature.fieldName;
+                broken.subFilter = signature.subFilter;
+                broken.documentTimestamp = signature.isDocumentTimestamp();
+                broken.revision = signature.signedRevision.value_or(0);
+                decide(broken, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.cms_unreadable");
+                broken.warnings.push_back(e.reason() + ": " + e.what());
+                report.signatures.push_back(std::move(broken));
+            }
+        }
+        // B-LTA: a later document timestamp that passed covers a B-LT signature.
+        for (auto& s : report.signatures) {
+            if (s.padesLevel != "B-LT") continue;
+            for (const auto& t : report.signatures) {
+                if (t.documentTimestamp && t.revision > s.revision && t.passed()) s.padesLevel = "B-LTA";
+            }
+        }
+    } catch (const Error& e) {
+        report.formatIndication = Indication::kTotalFailed;
+        report.formatReason = e.reason();
+        report.formatDetail = e.what();
+        report.signatures.clear();
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& e) {
+        report.formatIndication = Indication::kTotalFailed;
+        report.formatReason = "verify.unreadable";
+        report.formatDetail = e.what();
+        report.signatures.clear();
+    }
+    ERR_clear_error();
+    return report;
+}
+
+std::vector<std::string> certificatesFromPemOrDer(std::string_view bytes) {
+    std::vector<std::string> out;
+    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+    while (bio) {
+        X509Ptr c(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+        if (!c) break;
+        out.push_back(derOf(c.get()));
+    }
+    ERR_clear_error();
+    if (out.empty()) {
+        if (auto c = certificateFromDer(bytes)) out.push_back(derOf(c.get()));
+    }
+    if (out.empty()) throw Error(ErrorCode::kInvalidArgument, "verify.certificate_unreadable", "no certificate in PEM or DER");
+    return out;
+}
+
+std::vector<std::string> crlsFromPemOrDer(std::string_view bytes) {
+    std::vector<std::string> out;
+    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+    while (bio) {
+        CrlPtr c(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+        if (!c) break;
+        unsigned char* der = nullptr;
+        const int length = i2d_X509_CRL(c.get(), &der);
+        if (length > 0) out.emplace_back(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+        OPENSSL_free(der);
+    }
+    ERR_clear_error();
+    if (out.empty() && crlFromDer(bytes)) out.emplace_back(bytes);
+    if (out.empty()) throw Error(ErrorCode::kInvalidArgument, "verify.crl_unreadable", "no CRL in PEM or DER");
+    return out;
+}
+
+std::optional<std::int64_t> parseTime(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    if (std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        if (text.size() > 12) return std::nullopt;
+        return std::stoll(std::string(text));
+    }
+    // YYYY-MM-DD[THH:MM[:SS]]Z
+    if (text.size() < 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+    const int year = digits(text, 0, 4, -1), month = digits(text, 5, 2, -1), day = digits(text, 8, 2, -1);
+    int hour = 0, minute = 0, second = 0;
+    std::string_view rest = text.substr(10);
+    if (!rest.empty()) {
+        if (rest[0] != 'T' || rest.back() != 'Z') return std::nullopt;
+        rest = rest.substr(1, rest.size() - 2);
+        if (rest.size() != 5 && rest.size() != 8) return std::nullopt;
+        if (rest[2] != ':' || (rest.size() == 8 && rest[5] != ':')) return std::nullopt;
+        hour = digits(rest, 0, 2, -1);
+        minute = digits(rest, 3, 2, -1);
+        if (rest.size() == 8) second = digits(rest, 6, 2, -1);
+    }
+    return epochFromParts(year, month, day, hour, minute, second);
+}
+
+std::string formatTime(std::int64_t epochSeconds) {
+    const auto seconds = static_cast<time_t>(epochSeconds);
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    return buffer;
+}
+
+} // namespace kooperdoc::verify
