@@ -1336,43 +1336,37 @@ struct FieldVisit {
 };
 
 /// Every field of the form as of the last revision, with fully qualified names.
+/// Fields in document order (the order of /Fields, parents before their kids), bounded in
+/// depth and count: a hostile form tree cannot recurse or loop.
+void collectFormFields(const PdfReader& reader, std::size_t revision, const PdfObject& list, const std::string& parent,
+                       const std::string& parentType, std::size_t depth, std::set<std::uint32_t>& seen,
+                       std::vector<FieldVisit>& out) {
+    const PdfArray* a = list.asArray();
+    if (a == nullptr || depth > 32) return;
+    for (const auto& item : *a) {
+        const auto ref = item.asReference();
+        if (!ref || !seen.insert(ref->number).second || seen.size() > 10000) continue;
+        const PdfObject field = reader.resolve(*ref, revision);
+        const PdfDictionary* d = field.asDictionary();
+        if (d == nullptr) continue;
+        const PdfString* t = d->get("T").asString();
+        if (t == nullptr) continue; // a widget annotation, not a field
+        const std::string partial = textStringToUtf8(t->bytes);
+        const std::string name = parent.empty() ? partial : parent + "." + partial;
+        const std::string* ft = d->get("FT").asName();
+        const std::string type = ft != nullptr ? *ft : parentType;
+        out.push_back({name, *ref, *d, type});
+        collectFormFields(reader, revision, reader.deref(d->get("Kids"), revision), name, type, depth + 1, seen, out);
+    }
+}
+
 std::vector<FieldVisit> listFormFields(const PdfReader& reader, std::size_t revision, const PdfDictionary& root) {
     std::vector<FieldVisit> out;
     const PdfObject form = reader.deref(root.get("AcroForm"), revision);
     const PdfDictionary* formDict = form.asDictionary();
     if (formDict == nullptr) return out;
     std::set<std::uint32_t> seen;
-    struct Pending {
-        PdfObject list;
-        std::string parent;
-        std::string type;
-        std::size_t depth;
-    };
-    std::vector<Pending> stack{{reader.deref(formDict->get("Fields"), revision), "", "", 0}};
-    while (!stack.empty()) {
-        Pending p = std::move(stack.back());
-        stack.pop_back();
-        const PdfArray* a = p.list.asArray();
-        if (a == nullptr || p.depth > 32) continue;
-        for (auto it = a->rbegin(); it != a->rend(); ++it) {
-            const auto ref = it->asReference();
-            if (!ref || !seen.insert(ref->number).second || seen.size() > 10000) continue;
-            const PdfObject field = reader.resolve(*ref, revision);
-            const PdfDictionary* d = field.asDictionary();
-            if (d == nullptr) continue;
-            std::string name = p.parent;
-            if (const PdfString* t = d->get("T").asString()) {
-                const std::string partial = textStringToUtf8(t->bytes);
-                name = name.empty() ? partial : name + "." + partial;
-            } else {
-                continue; // a widget annotation, not a field
-            }
-            const std::string* ft = d->get("FT").asName();
-            const std::string type = ft != nullptr ? *ft : p.type;
-            out.push_back({name, *ref, *d, type});
-            stack.push_back({reader.deref(d->get("Kids"), revision), name, type, p.depth + 1});
-        }
-    }
+    collectFormFields(reader, revision, reader.deref(formDict->get("Fields"), revision), "", "", 0, seen, out);
     return out;
 }
 
