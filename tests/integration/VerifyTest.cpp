@@ -112,6 +112,71 @@ std::string appendUpdate(const std::string& pdf, int number, const std::string& 
     return out;
 }
 
+/// A DER or PEM certificate's base64 body, as a trusted list's X509Certificate holds it.
+std::string pemBody(const std::string& pem) {
+    std::string body;
+    const auto begin = pem.find('\n') + 1;
+    const auto end = pem.find("-----END");
+    for (auto i = begin; i < end; ++i) {
+        if (pem[i] != '\n' && pem[i] != '\r') body += pem[i];
+    }
+    return body;
+}
+
+/// An ETSI TS 119 612 trusted list that names \p caPem as a granted CA/QC service for
+/// \p purposeUri (and as a TSA/QTST service), signed with xmlsec1 --sign the way
+/// trust/tests/TrustedListTest.cpp builds its lists. The signer's key and certificate are
+/// made with openssl in \p dir (signer.key, signer.pem).
+std::string signedTrustedList(const std::string& dir, const std::string& caPem, const std::string& purposeUri,
+                              const std::string& name) {
+    if (!std::filesystem::exists(dir + "/signer.pem")) {
+        REQUIRE(VerifyLab::run("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + quote(dir + "/signer.key") + " -out " +
+                               quote(dir + "/signer.pem") + " -days 30 -subj '/C=PL/O=Test NCCert/CN=Test list signer'")
+                    .exitCode == 0);
+    }
+    const std::string ca = pemBody(caPem);
+    const auto service = [&](const std::string& type, const std::string& extension) {
+        return "<TSPService><ServiceInformation><ServiceTypeIdentifier>" + type +
+               "</ServiceTypeIdentifier><ServiceName><Name xml:lang=\"en\">Kooperdoc dev CA</Name></ServiceName>"
+               "<ServiceDigitalIdentity><DigitalId><X509Certificate>" + ca +
+               "</X509Certificate></DigitalId></ServiceDigitalIdentity>"
+               "<ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted</ServiceStatus>"
+               "<StatusStartingTime>2020-01-01T00:00:00Z</StatusStartingTime>" + extension +
+               "</ServiceInformation></TSPService>\n";
+    };
+    const std::string purpose = "<ServiceInformationExtensions><Extension Critical=\"true\"><AdditionalServiceInformation>"
+                                "<URI xml:lang=\"en\">" + purposeUri +
+                                "</URI></AdditionalServiceInformation></Extension></ServiceInformationExtensions>";
+    const std::string xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<TrustServiceStatusList xmlns=\"http://uri.etsi.org/02231/v2#\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" "
+        "Id=\"tsl\" TSLTag=\"http://uri.etsi.org/19612/TSLTag\">\n<SchemeInformation>\n"
+        "<TSLVersionIdentifier>5</TSLVersionIdentifier>\n<TSLSequenceNumber>1</TSLSequenceNumber>\n"
+        "<TSLType>http://uri.etsi.org/TrstSvc/TrustedList/TSLType/EUgeneric</TSLType>\n"
+        "<SchemeOperatorName><Name xml:lang=\"pl\">Narodowe Centrum Certyfikacji (test)</Name></SchemeOperatorName>\n"
+        "<SchemeTerritory>PL</SchemeTerritory>\n<ListIssueDateTime>2020-01-01T00:00:00Z</ListIssueDateTime>\n"
+        "<NextUpdate><dateTime>2099-01-01T00:00:00Z</dateTime></NextUpdate>\n</SchemeInformation>\n"
+        "<TrustServiceProviderList><TrustServiceProvider>\n"
+        "<TSPInformation><TSPName><Name xml:lang=\"en\">Kooperdoc test TSP</Name></TSPName></TSPInformation>\n<TSPServices>\n" +
+        service("http://uri.etsi.org/TrstSvc/Svctype/CA/QC", purpose) +
+        service("http://uri.etsi.org/TrstSvc/Svctype/TSA/QTST", "") +
+        "</TSPServices></TrustServiceProvider></TrustServiceProviderList>\n"
+        "<ds:Signature Id=\"tsl-signature\"><ds:SignedInfo>"
+        "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
+        "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>"
+        "<ds:Reference URI=\"\"><ds:Transforms>"
+        "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
+        "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
+        "</ds:Transforms><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue/>"
+        "</ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>\n"
+        "</TrustServiceStatusList>\n";
+    const std::string in = dir + "/" + name + ".tmpl.xml", out = dir + "/" + name + ".xml";
+    writeFile(in, xml);
+    REQUIRE(VerifyLab::run("xmlsec1 --sign --privkey-pem " + quote(dir + "/signer.key," + dir + "/signer.pem") + " --output " +
+                           quote(out) + " " + quote(in)).exitCode == 0);
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("documents sealed and signed at every PAdES level pass and report their level", "[verify][cli]") {
@@ -271,4 +336,115 @@ TEST_CASE("a revoked signer certificate is TOTAL-FAILED / REVOKED, a clean CRL g
     CHECK(std::regex_search(signatureBlock(result.output, "osoba-1"), std::regex(jsonPair("sub_indication", "REVOKED"))));
     CHECK(countMatches(result.output, jsonPair("indication", "TOTAL-PASSED")) == 1);  // the seal is unaffected
     CHECK(VerifyLab::run(quote(cli()) + " verify " + quote(signedPdf) + " --crl " + quote(lab.file("anna.pem"))).exitCode == 2);
+}
+
+TEST_CASE("an EU trusted list makes its qualified CA an anchor and tells qualified from advanced", "[verify][cli][trustlist]") {
+    VerifyLab lab;
+    const auto pdf = lab.sealedAndSigned("B-T");
+    const auto caPem = readFile(lab.ca());
+    const auto forSignatures = signedTrustedList(lab.file(""), caPem,
+                                                 "http://uri.etsi.org/TrstSvc/TrustedList/SvcInfoExt/ForeSignatures", "tl-esig");
+    const auto forSeals = signedTrustedList(lab.file(""), caPem,
+                                            "http://uri.etsi.org/TrstSvc/TrustedList/SvcInfoExt/ForeSeals", "tl-eseal");
+    const std::string signer = " --list-signer " + quote(lab.file("signer.pem"));
+
+    // Without --trust and without a list, nothing is trusted.
+    auto result = VerifyLab::verify(pdf);
+    CHECK(result.exitCode == 1);
+    CHECK(countMatches(result.output, jsonPair("sub_indication", "NO_CERTIFICATE_CHAIN_FOUND")) == 2);
+    CHECK(countMatches(result.output, jsonPair("qualification", "none")) == 2);
+
+    // The list alone: the dev CA is a qualified CA for e-signatures and the signature timestamps
+    // come from a qualified TSA.
+    result = VerifyLab::verify(pdf, "--trusted-list " + quote(forSignatures) + signer);
+    CHECK(result.exitCode == 0);
+    const auto jan = signatureBlock(result.output, "osoba-1");
+    CHECK(std::regex_search(jan, std::regex(jsonPair("indication", "TOTAL-PASSED"))));
+    CHECK(std::regex_search(jan, std::regex(jsonPair("qualification", "qualified_esignature"))));
+    CHECK(std::regex_search(jan, std::regex("\"timestamp_qualified\" ?: ?true")));
+
+    // ForeSeals: the seal (and, from the same dev CA, Jan's signature) counts as an e-seal.
+    result = VerifyLab::verify(pdf, "--trusted-list " + quote(forSeals) + signer);
+    CHECK(result.exitCode == 0);
+    CHECK(std::regex_search(signatureBlock(result.output, "pieczec-kooperdoc"), std::regex(jsonPair("qualification", "qualified_eseal"))));
+
+    // --trust alone: trusted, but nothing says the CA is qualified.
+    result = VerifyLab::verify(pdf, "--trust " + quote(lab.ca()));
+    CHECK(result.exitCode == 0);
+    CHECK(countMatches(result.output, jsonPair("qualification", "advanced")) == 2);
+
+    // A list that does not verify with the configured signer is a usage error naming the reason.
+    result = VerifyLab::run(quote(cli()) + " verify " + quote(pdf) + " --trusted-list " + quote(forSignatures) +
+                            " --list-signer " + quote(lab.ca()));
+    CHECK(result.exitCode == 2);
+    CHECK(result.output.find("trustlist.signer_untrusted") != std::string::npos);
+    auto tampered = readFile(forSignatures);
+    tampered.replace(tampered.find("Kooperdoc test TSP"), 18, "Kooperdoc evil TSP");
+    writeFile(lab.file("tampered.xml"), tampered);
+    result = VerifyLab::run(quote(cli()) + " verify " + quote(pdf) + " --trusted-list " + quote(lab.file("tampered.xml")) + signer);
+    CHECK(result.exitCode == 2);
+    CHECK(result.output.find("trustlist.signature_invalid") != std::string::npos);
+}
+
+TEST_CASE("the document section tells a Kooperdoc document, its template and its empty fields", "[verify][cli]") {
+    VerifyLab lab;
+    const auto pdf = lab.sealedAndSigned("B-B");
+    auto result = VerifyLab::verify(pdf, "--trust " + quote(lab.ca()));
+    INFO(result.output);
+    CHECK(std::regex_search(result.output, std::regex("\"kooperdoc\" ?: ?true")));
+    CHECK(std::regex_search(result.output, std::regex(jsonPair("template_id", "m1-oswiadczenie-zgoda"))));
+    CHECK(std::regex_search(result.output, std::regex(jsonPair("template_version", "1.0.0"))));
+    CHECK(std::regex_search(result.output, std::regex("\"template_known\" ?: ?true")));
+    CHECK(std::regex_search(result.output, std::regex("\"template_sha256_matches\" ?: ?true")));
+    CHECK(std::regex_search(result.output, std::regex("\"document_id\" ?: ?\"[^\"]+\"")));
+    CHECK(std::regex_search(result.output, std::regex("\"empty_signature_fields\" ?: ?\\[\\s*\"osoba-2\",\\s*\"osoba-3\"\\s*\\]")));
+    CHECK(result.output.find("Niepodpisane jeszcze pola podpisu: osoba-2, osoba-3.") != std::string::npos);
+
+    // A later revision cannot forge the provenance: only the first revision's Info (object 3,
+    // as the renderer writes it) counts. Rewriting the Info dictionary is itself allowed (as in
+    // pyHanko, an LTA_UPDATES-level change), so the signatures still pass.
+    writeFile(lab.file("forged.pdf"), appendUpdate(readFile(pdf), 3, "<< /KooperdocDocumentId (forged) "
+                                                                      "/KooperdocTemplateId (m2-evil) /KooperdocTemplateVersion (9.9.9) >>"));
+    result = VerifyLab::verify(lab.file("forged.pdf"), "--trust " + quote(lab.ca()));
+    CHECK(result.exitCode == 0);
+    CHECK(std::regex_search(signatureBlock(result.output, "osoba-1"), std::regex(jsonPair("modification_level", "LTA_UPDATES"))));
+    CHECK(std::regex_search(result.output, std::regex(jsonPair("template_id", "m1-oswiadczenie-zgoda"))));
+    CHECK(result.output.find("m2-evil") == std::string::npos);
+
+    // A PDF from elsewhere is not a Kooperdoc document.
+    const auto foreign = sharedDir() + "/corpus/pyhanko/pdf/coverage-anomalies-base.pdf";
+    REQUIRE(std::filesystem::exists(foreign));
+    result = VerifyLab::verify(foreign);
+    CHECK(std::regex_search(result.output, std::regex("\"kooperdoc\" ?: ?false")));
+    CHECK(std::regex_search(result.output, std::regex("\"template_id\" ?: ?null")));
+}
+
+TEST_CASE("verify writes the Polish report as HTML and as a PDF/A that independent tools read", "[verify][cli][report]") {
+    VerifyLab lab;
+    const auto pdf = lab.sealedAndSigned("B-B");
+    const auto html = lab.file("raport.html"), report = lab.file("raport.pdf");
+    const auto result = VerifyLab::run("SOURCE_DATE_EPOCH=1700000000 " + quote(cli()) + " verify " + quote(pdf) + " --trust " +
+                                       quote(lab.ca()) + " --html " + quote(html) + " --pdf " + quote(report));
+    INFO(result.output);
+    CHECK(result.exitCode == 0);
+    const auto page = readFile(html);
+    CHECK(page.find("<html lang=\"pl\"") != std::string::npos);
+    CHECK(page.find("Wszystkie podpisy są prawidłowe") != std::string::npos);
+    CHECK(page.find("signed-B-B.pdf") != std::string::npos);
+    CHECK(page.find("m1-oswiadczenie-zgoda") != std::string::npos);
+    CHECK(runCommand("qpdf --check " + quote(report) + " >/dev/null 2>&1").exitCode == 0);
+    // Table cells wrap anywhere: compare with whitespace folded to single spaces.
+    const auto text = std::regex_replace(runCommand("pdftotext " + quote(report) + " -").output, std::regex("\\s+"), " ");
+    INFO(text);
+    CHECK(text.find("Raport weryfikacji podpisów") != std::string::npos);
+    CHECK(text.find("Kowalski,serialNumber=PNOPL-44051401359") != std::string::npos);
+    CHECK(text.find("osoba-2") != std::string::npos);  // still to be signed
+    // The report of a failing file says so, and the command still exits 1.
+    auto tampered = readFile(pdf);
+    tampered[tampered.size() / 2] = static_cast<char>(tampered[tampered.size() / 2] ^ 0x20);
+    writeFile(lab.file("tampered.pdf"), tampered);
+    const auto failed = VerifyLab::run(quote(cli()) + " verify " + quote(lab.file("tampered.pdf")) + " --trust " + quote(lab.ca()) +
+                                       " --html " + quote(html));
+    CHECK(failed.exitCode == 1);
+    CHECK(readFile(html).find("Wszystkie podpisy są prawidłowe") == std::string::npos);
 }

@@ -53,6 +53,7 @@ Object::Ptr signature(const SignatureReport& s) {
     o->set("claimed_signing_time", optionalTime(s.claimedSigningTime));
     o->set("claimed_signing_time_raw", s.claimedSigningTimeRaw);
     o->set("timestamp_time", optionalTime(s.timestampTime));
+    o->set("timestamp_qualified", s.timestampQualified);
     o->set("signature_timestamp", s.documentTimestamp ? "not_applicable"
                                   : !s.signatureTimestampPresent ? "absent"
                                   : s.signatureTimestampValid ? "valid"
@@ -72,7 +73,26 @@ Object::Ptr signature(const SignatureReport& s) {
     o->set("docmdp_permission", s.docMdpPermission ? Poco::Dynamic::Var(*s.docMdpPermission) : Poco::Dynamic::Var());
     o->set("modification_findings", strings(s.modificationFindings));
     o->set("pades_level", s.padesLevel.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s.padesLevel));
+    o->set("qualification", toString(s.qualification));
     o->set("warnings", strings(s.warnings));
+    return o;
+}
+
+Object::Ptr document(const DocumentReport& d) {
+    const auto optional = [](const std::string& value) { return value.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(value); };
+    auto o = newObject();
+    o->set("kooperdoc", d.kooperdoc);
+    o->set("document_id", optional(d.documentId));
+    o->set("document_number", optional(d.documentNumber));
+    o->set("template_id", optional(d.templateId));
+    o->set("template_version", optional(d.templateVersion));
+    o->set("template_sha256", optional(d.templateSha256));
+    o->set("template_known", d.templateKnown);
+    o->set("template_sha256_matches", d.templateSha256Matches);
+    o->set("input_sha256", optional(d.inputSha256));
+    o->set("renderer", optional(d.renderer));
+    o->set("message_en", d.messageEn);
+    o->set("message_pl", d.messagePl);
     return o;
 }
 
@@ -98,6 +118,7 @@ std::string toJson(const VerificationReport& report) {
     for (const auto& s : report.signatures) signatures->add(signature(s));
     root->set("signatures", signatures);
     root->set("empty_signature_fields", strings(report.emptySignatureFields));
+    if (report.readable()) root->set("document", document(report.document));
     root->set("warnings", strings(report.warnings));
     std::ostringstream out;
     Poco::JSON::Stringifier::stringify(root, out, 2);

@@ -20,6 +20,7 @@
 #include "kooperdoc/pdf/PdfReader.h"
 #include "kooperdoc/signing/CmsCheck.h"
 #include "kooperdoc/signing/Timestamp.h"
+#include "kooperdoc/templates/Catalog.h"
 
 namespace kooperdoc::verify {
 namespace {
@@ -279,6 +280,69 @@ Dss readDss(const pdf::PdfReader& reader, std::vector<std::string>& warnings) {
     return dss;
 }
 
+// ------------------------------------------------------------------ the document level
+
+std::string joined(const std::vector<std::string>& values) {
+    std::string out;
+    for (const auto& v : values) out += (out.empty() ? "" : ", ") + v;
+    return out;
+}
+
+/// The renderer's provenance from the Info dictionary of the first revision (a later revision
+/// could write any Info it likes), compared with the built-in catalogue.
+DocumentReport readDocument(const pdf::PdfReader& reader, const std::vector<std::string>& emptyFields,
+                            std::vector<std::string>& warnings) {
+    DocumentReport d;
+    try {
+        const pdf::PdfObject info = reader.deref(reader.trailer(0).get("Info"), 0);
+        if (const pdf::PdfDictionary* dict = info.asDictionary()) {
+            const auto text = [&](const char* key) {
+                const pdf::PdfObject value = reader.deref(dict->get(key), 0);
+                const pdf::PdfString* string = value.asString();
+                return string == nullptr ? std::string{} : pdf::textStringToUtf8(string->bytes);
+            };
+            d.documentId = text("KooperdocDocumentId");
+            d.documentNumber = text("KooperdocDocumentNumber");
+            d.templateId = text("KooperdocTemplateId");
+            d.templateVersion = text("KooperdocTemplateVersion");
+            d.templateSha256 = text("KooperdocTemplateSha256");
+            d.inputSha256 = text("KooperdocInputSha256");
+            d.renderer = text("KooperdocRendererVersion");
+        }
+    } catch (const Error& e) {
+        warnings.push_back("verify.info_unreadable: " + std::string(e.what()));
+    }
+    d.kooperdoc = !d.documentId.empty() && !d.templateId.empty() && !d.templateVersion.empty();
+    if (d.kooperdoc) {
+        try {
+            const templates::Template& t = templates::Catalog::builtIn().get(d.templateId, d.templateVersion);
+            d.templateKnown = true;
+            d.templateSha256Matches = t.sha256() == d.templateSha256;
+        } catch (const Error&) {
+        }
+    }
+    const std::string fields = joined(emptyFields);
+    if (!d.kooperdoc) {
+        d.messageEn = "The first revision carries no Kooperdoc provenance: this is not a document Kooperdoc issued.";
+        d.messagePl = "Pierwsza wersja pliku nie zawiera metryki Kooperdoc: to nie jest dokument wystawiony przez Kooperdoc.";
+    } else {
+        const std::string what = d.templateId + " " + d.templateVersion;
+        d.messageEn = "Kooperdoc document " + d.documentId + " from template " + what +
+                      (!d.templateKnown               ? ", which the built-in catalogue does not hold."
+                       : d.templateSha256Matches ? ", identical to the built-in catalogue's."
+                                                 : ", whose definition differs from the built-in catalogue's.");
+        d.messagePl = "Dokument Kooperdoc " + d.documentId + " z szablonu " + what +
+                      (!d.templateKnown               ? ", którego nie ma we wbudowanym katalogu."
+                       : d.templateSha256Matches ? ", zgodnego z wbudowanym katalogiem."
+                                                 : ", którego definicja różni się od wbudowanego katalogu.");
+    }
+    if (!fields.empty()) {
+        d.messageEn += " Signature fields not signed yet: " + fields + ".";
+        d.messagePl += " Niepodpisane jeszcze pola podpisu: " + fields + ".";
+    }
+    return d;
+}
+
 // ------------------------------------------------------------------ chains and revocation
 
 struct Crl {
@@ -291,6 +355,7 @@ struct ChainResult {
     int error = X509_V_OK;
     std::string errorText;
     std::vector<std::string> subjects;
+    std::vector<std::string> chainDer; ///< signer first, anchor last
     RevocationStatus revocation = RevocationStatus::kNotChecked;
     bool revocationFromDssOnly = false;
     bool revocationLeafOnly = false;
@@ -316,9 +381,15 @@ public:
         }
     }
 
-    ChainResult check(X509* leaf, const std::vector<std::string>& intermediatesDer, std::int64_t at) const {
+    /// \p extraAnchorsDer: anchors for this signature only (a trusted list's CA/QC services at
+    /// its signing time).
+    ChainResult check(X509* leaf, const std::vector<std::string>& intermediatesDer, std::int64_t at,
+                      const std::vector<std::string>& extraAnchorsDer = {}) const {
         ChainResult result;
-        std::vector<X509Ptr> owned;
+        std::vector<X509Ptr> owned, extraAnchors;
+        for (const auto& der : extraAnchorsDer) {
+            if (auto c = certificateFromDer(der)) extraAnchors.push_back(std::move(c));
+        }
         std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
         for (const auto& der : intermediatesDer) {
             if (auto c = certificateFromDer(der)) {
@@ -330,6 +401,7 @@ public:
                              std::vector<X509Ptr>* chainOut) {
             std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
             for (const auto& anchor : anchors_) X509_STORE_add_cert(store.get(), anchor.get());
+            for (const auto& anchor : extraAnchors) X509_STORE_add_cert(store.get(), anchor.get());
             std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
             if (!store || !ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get()) != 1) {
                 return std::pair<bool, int>{false, X509_V_ERR_UNSPECIFIED};
@@ -361,6 +433,7 @@ public:
         const auto [ok, error] = run(0, nullptr, &result.subjects, &chain);
         result.ok = ok;
         result.error = error;
+        for (const auto& c : chain) result.chainDer.push_back(derOf(c.get()));
         if (!ok) {
             result.errorText = X509_verify_cert_error_string(error);
             return result;
@@ -570,6 +643,64 @@ void decide(SignatureReport& r, Indication indication, SubIndication sub, const 
     }
 }
 
+// ------------------------------------------------------------------ EU trusted lists
+
+/// The certificates of the lists' CA/QC (or TSA/QTST) services qualifying at \p at.
+std::vector<std::string> listCertificates(const VerifyOptions& options, std::int64_t at, bool tsa) {
+    std::vector<std::string> out;
+    for (const auto& list : options.trustedLists) {
+        for (auto& der : tsa ? trust::qualifiedTsaCertificates(list, at) : trust::qualifiedCaCertificates(list, at)) {
+            out.push_back(std::move(der));
+        }
+    }
+    return out;
+}
+
+struct TimestampCheck {
+    bool valid = false;
+    bool qualified = false; ///< verified against the TSA/QTST services alone
+    std::string whyNot;
+};
+
+/// A timestamp token against the configured anchors and the lists' services at its own genTime:
+/// qualified when the TSA/QTST services alone suffice.
+TimestampCheck checkTimestamp(std::string_view token, const Sha256& imprint, const VerifyOptions& options,
+                              std::optional<std::int64_t> validationTime) {
+    TimestampCheck result;
+    std::vector<std::string> anchors = options.trustAnchorsDer;
+    if (!options.trustedLists.empty()) {
+        std::int64_t genTime = validationTime.value_or(0);
+        try {
+            genTime = signing::inspectTimestampToken(token).genTime;
+        } catch (const Error&) {
+        }
+        const auto qualified = listCertificates(options, genTime, true);
+        if (!qualified.empty() && signing::verifyTimestampToken(token, imprint, qualified, nullptr, validationTime)) {
+            result.valid = result.qualified = true;
+            return result;
+        }
+        for (auto& der : qualified) anchors.push_back(std::move(der));
+        for (auto& der : listCertificates(options, genTime, false)) anchors.push_back(std::move(der));
+    }
+    result.valid = signing::verifyTimestampToken(token, imprint, anchors, &result.whyNot, validationTime);
+    return result;
+}
+
+/// The eIDAS level of a TOTAL-PASSED signature: the first certificate above the signer that a
+/// list names as a CA/QC service at \p at decides.
+Qualification qualificationOf(const std::vector<std::string>& chainDer, const VerifyOptions& options, std::int64_t at) {
+    for (std::size_t i = 1; i < chainDer.size(); ++i) {
+        for (const auto& list : options.trustedLists) {
+            const trust::Qualification q = trust::qualificationOf(list, chainDer[i], at);
+            if (!q.qualifiedCa) continue;
+            if (q.forESignatures) return Qualification::kQualifiedESignature;
+            if (q.forESeals) return Qualification::kQualifiedESeal;
+            return Qualification::kAdvanced;
+        }
+    }
+    return Qualification::kAdvanced;
+}
+
 SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalysis& analysis, std::string_view pdf,
                           const Dss& dss, const TrustContext& trust, const VerifyOptions& options, std::int64_t now) {
     SignatureReport r;
@@ -691,28 +822,40 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
         }
         if (!tokens.empty()) {
             r.signatureTimestampPresent = true;
-            std::string whyNot;
             const std::string value = signatureValueOf(cms.get());
-            r.signatureTimestampValid =
-                !value.empty() && signing::verifyTimestampToken(tokens.front(), sha256(value), options.trustAnchorsDer, &whyNot, now);
+            TimestampCheck timestamp;
+            if (value.empty()) timestamp.whyNot = "no signature value";
+            else timestamp = checkTimestamp(tokens.front(), sha256(value), options, now);
+            r.signatureTimestampValid = timestamp.valid;
             if (r.signatureTimestampValid) {
                 r.timestampTime = signing::inspectTimestampToken(tokens.front()).genTime;
+                r.timestampQualified = timestamp.qualified;
             } else {
-                r.warnings.push_back("verify.signature_timestamp_invalid: " + whyNot);
+                r.warnings.push_back("verify.signature_timestamp_invalid: " + timestamp.whyNot);
             }
         }
     }
 
     // 3. Chain at the validation time, or at a proven earlier time when a certificate expired.
+    // The lists' services qualifying at the signing time are anchors for this signature: the
+    // verified timestamp's time, else the validation time (a document timestamp: its own genTime).
+    const std::int64_t signingTime = r.documentTimestamp ? ownGenTime.value_or(now) : r.timestampTime.value_or(now);
+    std::vector<std::string> listAnchors;
+    if (!options.trustedLists.empty()) {
+        listAnchors = listCertificates(options, signingTime, false);
+        if (r.documentTimestamp) {
+            for (auto& der : listCertificates(options, signingTime, true)) listAnchors.push_back(std::move(der));
+        }
+    }
     ChainResult chain;
     if (signerCertificate) {
         std::vector<std::string> pool = intermediates;
         pool.insert(pool.end(), dss.certificatesDer.begin(), dss.certificatesDer.end());
         r.chainValidationTime = now;
-        chain = trust.check(signerCertificate.get(), pool, now);
+        chain = trust.check(signerCertificate.get(), pool, now, listAnchors);
         if (!chain.ok && chain.error == X509_V_ERR_CERT_HAS_EXPIRED && r.timestampTime && r.signer &&
             *r.timestampTime <= r.signer->notAfter) {
-            ChainResult atPoe = trust.check(signerCertificate.get(), pool, *r.timestampTime);
+            ChainResult atPoe = trust.check(signerCertificate.get(), pool, *r.timestampTime, listAnchors);
             if (atPoe.ok) {
                 chain = std::move(atPoe);
                 r.chainValidationTime = *r.timestampTime;
@@ -730,11 +873,14 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
     }
     bool timestampSpecificOk = true;
     if (r.documentTimestamp && r.trusted) {
-        std::string whyNot;
-        timestampSpecificOk = signing::verifyTimestampToken(cmsDer, sha256(signedBytes), options.trustAnchorsDer, &whyNot,
-                                                            r.chainValidationTime);
-        if (!timestampSpecificOk) r.warnings.push_back("verify.timestamp: " + whyNot);
-        else r.timestampTime = ownGenTime;
+        const TimestampCheck timestamp = checkTimestamp(cmsDer, sha256(signedBytes), options, r.chainValidationTime);
+        timestampSpecificOk = timestamp.valid;
+        if (!timestampSpecificOk) {
+            r.warnings.push_back("verify.timestamp: " + timestamp.whyNot);
+        } else {
+            r.timestampTime = ownGenTime;
+            r.timestampQualified = timestamp.qualified;
+        }
     }
 
     // PAdES level reached (for ETSI.CAdES.detached signatures only: adbe.* are not PAdES).
@@ -793,6 +939,10 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
             r.warnings.push_back("verify.revocation_leaf_only: only the signer's certificate had a CRL");
         }
     }
+    if (r.passed()) {
+        r.qualification = r.documentTimestamp ? (r.timestampQualified ? Qualification::kQualifiedTimestamp : Qualification::kTimestamp)
+                                              : qualificationOf(chain.chainDer, options, signingTime);
+    }
     if (dss.ocspResponses > 0) r.warnings.push_back("verify.ocsp_not_evaluated: the DSS holds OCSP responses this verifier does not read");
     return r;
 }
@@ -837,6 +987,18 @@ const char* toString(RevocationStatus status) {
     return "unknown";
 }
 
+const char* toString(Qualification qualification) {
+    switch (qualification) {
+    case Qualification::kNone: return "none";
+    case Qualification::kAdvanced: return "advanced";
+    case Qualification::kQualifiedESignature: return "qualified_esignature";
+    case Qualification::kQualifiedESeal: return "qualified_eseal";
+    case Qualification::kTimestamp: return "timestamp";
+    case Qualification::kQualifiedTimestamp: return "qualified_timestamp";
+    }
+    return "none";
+}
+
 bool VerificationReport::allPassed() const {
     return readable() && !signatures.empty() &&
            std::all_of(signatures.begin(), signatures.end(), [](const SignatureReport& s) { return s.passed(); });
@@ -854,6 +1016,7 @@ VerificationReport verifyPdf(std::string_view pdf, const VerifyOptions& options)
         report.revisionCount = analysis.revisionCount;
         report.trailingBytes = analysis.trailingBytes;
         report.emptySignatureFields = analysis.emptySignatureFields;
+        report.document = readDocument(reader, analysis.emptySignatureFields, report.warnings);
         for (const auto& w : analysis.warnings) report.warnings.push_back(w.code + ": " + w.detail);
         const Dss dss = readDss(reader, report.warnings);
         const TrustContext trust(options.trustAnchorsDer, dss.crlsDer, options.extraCrlsDer, report.warnings);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kooperdoc/pdf/RevisionAnalysis.h"
+#include "kooperdoc/trust/TrustedList.h"
 
 namespace kooperdoc::verify {
 
@@ -62,6 +63,18 @@ enum class RevocationStatus : std::uint8_t {
 };
 const char* toString(RevocationStatus status); ///< "not_checked", "good", "revoked", "unknown"
 
+/// What a TOTAL-PASSED signature is worth under eIDAS, from the configured EU trusted lists.
+enum class Qualification : std::uint8_t {
+    kNone,                 ///< not TOTAL-PASSED
+    kAdvanced,             ///< zaawansowany podpis/pieczęć: the issuing CA is not a qualified CA for it
+    kQualifiedESignature,  ///< kwalifikowany podpis elektroniczny: CA/QC with ForeSignatures
+    kQualifiedESeal,       ///< kwalifikowana pieczęć elektroniczna: CA/QC with ForeSeals
+    kTimestamp,            ///< a document timestamp from a TSA that is not a qualified one
+    kQualifiedTimestamp,   ///< kwalifikowany elektroniczny znacznik czasu: TSA/QTST
+};
+/// "none", "advanced", "qualified_esignature", "qualified_eseal", "timestamp", "qualified_timestamp"
+const char* toString(Qualification qualification);
+
 struct SignatureReport {
     std::string fieldName;
     bool documentTimestamp = false; ///< /Type /DocTimeStamp (or SubFilter ETSI.RFC3161)
@@ -75,6 +88,9 @@ struct SignatureReport {
     std::optional<std::int64_t> timestampTime;
     bool signatureTimestampPresent = false;
     bool signatureTimestampValid = false;
+    /// The verified timestamp (signature timestamp, or the document timestamp itself) chains to
+    /// a TSA/QTST service of a trusted list that was qualifying at its genTime.
+    bool timestampQualified = false;
     std::string digestAlgorithm;
 
     bool intact = false;  ///< digest over the byte range matches (message-digest / TST imprint)
@@ -93,6 +109,9 @@ struct SignatureReport {
     std::vector<std::string> modificationFindings; ///< stable codes: "diff.…: detail"
 
     std::string padesLevel; ///< "B-B", "B-T", "B-LT", "B-LTA"; "" when not PAdES (adbe.*)
+    /// From the issuing CA's CA/QC service at the signing time (the verified timestamp's time,
+    /// else the validation time); kNone unless TOTAL-PASSED.
+    Qualification qualification = Qualification::kNone;
 
     Indication indication = Indication::kIndeterminate;
     SubIndication subIndication = SubIndication::kNone;
@@ -102,6 +121,17 @@ struct SignatureReport {
     std::vector<std::string> warnings; ///< stable codes with detail, "verify.no_revocation_data: …"
 
     bool passed() const { return indication == Indication::kTotalPassed; }
+};
+
+/// Document level (issue 4 point 5): the provenance the renderer wrote into the Info dictionary
+/// of the FIRST revision (later revisions could forge it), compared with the built-in catalogue.
+struct DocumentReport {
+    bool kooperdoc = false; ///< /KooperdocDocumentId, /KooperdocTemplateId and …Version present
+    std::string documentId, documentNumber, templateId, templateVersion, templateSha256, inputSha256, renderer;
+    bool templateKnown = false; ///< the id and version exist in templates::Catalog::builtIn()
+    bool templateSha256Matches = false; ///< and the catalogue's SHA-256 equals templateSha256
+    std::string messageEn;
+    std::string messagePl;
 };
 
 struct VerificationReport {
@@ -116,6 +146,7 @@ struct VerificationReport {
     std::int64_t validationTime = 0; ///< the moment every chain was judged at, unless a PoE moved it
     std::vector<SignatureReport> signatures; ///< signing order (earliest revision first)
     std::vector<std::string> emptySignatureFields;
+    DocumentReport document;
     std::vector<std::string> warnings;
 
     bool readable() const { return formatReason.empty(); }
@@ -132,6 +163,10 @@ struct VerifyOptions {
     bool requireRevocation = false;
     /// CRLs (DER) known to the verifier, in addition to those in the DSS.
     std::vector<std::string> extraCrlsDer;
+    /// Imported (signature already checked) EU trusted lists: the CA/QC services qualifying at a
+    /// signature's signing time are trust anchors for it, TSA/QTST ones for timestamps, and they
+    /// decide SignatureReport::qualification.
+    std::vector<trust::TrustedList> trustedLists;
     pdf::PdfLimits limits;
 };
 
