@@ -7,110 +7,11 @@
 #include <regex>
 
 #include "CliSupport.h"
+#include "VerifySupport.h"
 
 using namespace kooperdoc::testing;
 
 namespace {
-
-int countMatches(const std::string& text, const std::string& pattern) {
-    const std::regex re(pattern);
-    return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
-}
-
-/// `"key" : "value"` as Poco's stringifier writes it (with or without spaces).
-std::string jsonPair(const std::string& key, const std::string& value) {
-    return "\"" + key + "\" ?: ?\"" + value + "\"";
-}
-
-/// The JSON of one signature: from its "field" key to the next signature's (or the end).
-std::string signatureBlock(const std::string& json, const std::string& field) {
-    std::smatch start;
-    if (!std::regex_search(json, start, std::regex(jsonPair("field", field)))) return {};
-    const auto begin = static_cast<std::size_t>(start.position(0));
-    std::smatch next;
-    const std::string rest = json.substr(begin + 1);
-    const auto end = std::regex_search(rest, next, std::regex("\"field\" ?:")) ? begin + 1 + static_cast<std::size_t>(next.position(0))
-                                                                                 : json.size();
-    return json.substr(begin, end - begin);
-}
-
-/// A development identity (dev CA, seal, person, TSA) and a PKCS#12 for the person, plus an NSS
-/// database with the dev CA for pdfsig.
-class VerifyLab {
-public:
-    VerifyLab() : dir_(scratchDir("verify")) {
-        REQUIRE(run(quote(cli()) + " dev-identity --out " + quote(identity())).exitCode == 0);
-        REQUIRE(run("openssl pkcs12 -export -passout pass:tajne -inkey " + quote(identity() + "/person.key.pem") + " -in " +
-                    quote(identity() + "/person.pem") + " -out " + quote(file("jan.p12"))).exitCode == 0);
-        writeFile(file("password"), "tajne\n");
-        std::filesystem::create_directories(file("nss"));
-        REQUIRE(run("certutil -N -d sql:" + quote(file("nss")) + " --empty-password").exitCode == 0);
-        REQUIRE(run("certutil -A -d sql:" + quote(file("nss")) + " -n kooperdoc-dev-ca -t CT,C,C -i " +
-                    quote(identity() + "/ca.pem")).exitCode == 0);
-    }
-    ~VerifyLab() { std::filesystem::remove_all(dir_); }
-
-    std::string file(const std::string& name) const { return dir_ + "/" + name; }
-    std::string identity() const { return dir_ + "/identity"; }
-    std::string ca() const { return identity() + "/ca.pem"; }
-
-    static CommandResult run(const std::string& command) {
-        auto result = runCommand(command + " 2>&1");
-        UNSCOPED_INFO(command << "\n" << result.output);
-        return result;
-    }
-
-    /// Sealed at \p level, then osoba-1 signed by Jan Kowalski at the same level.
-    std::string sealedAndSigned(const std::string& level) const {
-        const auto sealed = file("sealed-" + level + ".pdf");
-        REQUIRE(run("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " " + quote(cli()) + " render m1-oswiadczenie-zgoda " +
-                    quote(sourceDir() + "/templates/catalog/m1-oswiadczenie-zgoda/samples/sample.json") + " -o " +
-                    quote(sealed) + " --seal --level " + level + " --identity " + quote(identity()))
-                    .exitCode == 0);
-        const auto signedPdf = file("signed-" + level + ".pdf");
-        REQUIRE(run(quote(cli()) + " sign " + quote(sealed) + " --field osoba-1 --p12 " + quote(file("jan.p12")) +
-                    " --password-file " + quote(file("password")) + " --level " + level + " --identity " +
-                    quote(identity()) + " -o " + quote(signedPdf))
-                    .exitCode == 0);
-        return signedPdf;
-    }
-
-    static CommandResult verify(const std::string& pdf, const std::string& extra = "") {
-        return run(quote(cli()) + " verify " + quote(pdf) + " --json " + extra);
-    }
-
-    std::string pdfsig(const std::string& pdf) const {
-        // pdfsig exits 0 even on a digest mismatch, so its report is read line by line.
-        return runCommand("pdfsig -nssdir sql:" + quote(file("nss")) + " " + quote(pdf) + " 2>&1").output;
-    }
-
-private:
-    std::string dir_;
-};
-
-/// Appends an incremental update that replaces object \p number with \p body (the classic
-/// incremental saving attack, by hand).
-std::string appendUpdate(const std::string& pdf, int number, const std::string& body) {
-    const auto startxref = pdf.rfind("startxref");
-    REQUIRE(startxref != std::string::npos);
-    const auto previous = std::stoll(pdf.substr(startxref + 9));
-    const auto trailer = pdf.rfind("trailer");
-    REQUIRE(trailer != std::string::npos);
-    std::smatch size, root;
-    const std::string trailerText = pdf.substr(trailer, startxref - trailer);
-    REQUIRE(std::regex_search(trailerText, size, std::regex("/Size (\\d+)")));
-    REQUIRE(std::regex_search(trailerText, root, std::regex("/Root (\\d+ \\d+ R)")));
-    std::string out = pdf;
-    if (out.back() != '\n') out += '\n';
-    const auto offset = out.size();
-    out += std::to_string(number) + " 0 obj\n" + body + "\nendobj\n";
-    const auto xref = out.size();
-    char entry[32];
-    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
-    out += "xref\n" + std::to_string(number) + " 1\n" + entry + "trailer\n<< /Size " + size[1].str() + " /Root " +
-           root[1].str() + " /Prev " + std::to_string(previous) + " >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
-    return out;
-}
 
 /// A DER or PEM certificate's base64 body, as a trusted list's X509Certificate holds it.
 std::string pemBody(const std::string& pem) {
