@@ -27,11 +27,13 @@ endif()
 
 # kooperdoc_tests(NAME SOURCES ... DEPS ...): one Catch2 binary per module, every TEST_CASE
 # registered with ctest on its own so failures are named and suites run in parallel.
+# PROPERTIES ...: more ctest properties for every test of the binary (e.g. FIXTURES_REQUIRED).
 function(kooperdoc_tests name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PROPERTIES" ${ARGN})
   add_executable(${name} ${CMAKE_SOURCE_DIR}/tests/support/CatchMain.cpp ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} kooperdoc::test_support Catch2::Catch2)
   kooperdoc_set_warnings(${name})
   # --warn NoTests: a filter that matches nothing fails instead of passing silently.
-  catch_discover_tests(${name} TEST_PREFIX "${name}:" EXTRA_ARGS --warn NoTests PROPERTIES ENVIRONMENT "KOOPERDOC_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+  catch_discover_tests(${name} TEST_PREFIX "${name}:" EXTRA_ARGS --warn NoTests
+                       PROPERTIES ENVIRONMENT "KOOPERDOC_SOURCE_DIR=${CMAKE_SOURCE_DIR}" ${ARG_PROPERTIES})
 endfunction()

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The versioned schema. A migration is appended, never edited once released: databases in the
+// field have applied it. Types are the ones SQLite and PostgreSQL read alike (TEXT, BIGINT,
+// INTEGER); binary values are hex text, because the only binary data (PDFs) lives in the
+// BlobStore and wrapped keys are small.
+#include "Schema.h"
+
+namespace kooperdoc::storage {
+
+const std::vector<Migration>& migrations() {
+    static const std::vector<Migration> all = {
+        {1,
+         "tenants, subjects with a keyed index, documents with every revision, keys, consents, legal holds",
+         {
+             "CREATE TABLE kd_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+             "CREATE TABLE tenants (id TEXT PRIMARY KEY, profile_json TEXT NOT NULL, wrapped_key TEXT NOT NULL, "
+             "created_at BIGINT NOT NULL)",
+             "CREATE TABLE subjects (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), "
+             "wrapped_key TEXT, created_at BIGINT NOT NULL, erased_at BIGINT)",
+             "CREATE TABLE subject_index (tenant_id TEXT NOT NULL, hmac TEXT NOT NULL, "
+             "subject_id TEXT NOT NULL REFERENCES subjects(id), PRIMARY KEY (tenant_id, hmac, subject_id))",
+             "CREATE TABLE documents (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), "
+             "number TEXT NOT NULL, template_id TEXT NOT NULL, template_version TEXT NOT NULL, "
+             "template_sha256 TEXT NOT NULL, retention_class TEXT NOT NULL, legal_basis TEXT NOT NULL, "
+             "archival_duty INTEGER NOT NULL, case_ref TEXT NOT NULL, status TEXT NOT NULL, "
+             "restricted INTEGER NOT NULL DEFAULT 0, idempotency_key TEXT, request_sha256 TEXT, "
+             "created_at BIGINT NOT NULL, signed_at BIGINT, closed_at BIGINT, erased_at BIGINT, "
+             "UNIQUE (tenant_id, idempotency_key))",
+             "CREATE INDEX documents_by_case ON documents (tenant_id, case_ref)",
+             "CREATE TABLE document_subjects (document_id TEXT NOT NULL REFERENCES documents(id), "
+             "subject_id TEXT NOT NULL REFERENCES subjects(id), role TEXT NOT NULL, PRIMARY KEY (document_id, subject_id))",
+             "CREATE INDEX document_subjects_by_subject ON document_subjects (subject_id)",
+             "CREATE TABLE document_keys (document_id TEXT NOT NULL REFERENCES documents(id), holder TEXT NOT NULL, "
+             "wrapped_key TEXT NOT NULL, PRIMARY KEY (document_id, holder))",
+             "CREATE TABLE revisions (document_id TEXT NOT NULL REFERENCES documents(id), number INTEGER NOT NULL, "
+             "kind TEXT NOT NULL, blob_id TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL, size BIGINT NOT NULL, "
+             "created_at BIGINT NOT NULL, PRIMARY KEY (document_id, number))",
+             "CREATE TABLE consents (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), "
+             "subject_id TEXT NOT NULL REFERENCES subjects(id), document_id TEXT REFERENCES documents(id), "
+             "purpose TEXT NOT NULL, given_at BIGINT NOT NULL, withdrawn_at BIGINT)",
+             "CREATE INDEX consents_by_subject ON consents (subject_id)",
+             "CREATE TABLE legal_holds (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), "
+             "document_id TEXT, case_ref TEXT, reason TEXT NOT NULL, set_by TEXT NOT NULL, set_at BIGINT NOT NULL, "
+             "cleared_by TEXT, cleared_at BIGINT)",
+         }},
+    };
+    return all;
+}
+
+}  // namespace kooperdoc::storage

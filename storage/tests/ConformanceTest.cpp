@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// One conformance suite, two backends: this file is compiled into storage_tests (SQLite, a file
+// per test) and into storage_postgres_tests (a fresh database per test in the throw-away cluster
+// tests/support/postgres.sh starts), which defines KOOPERDOC_TEST_POSTGRES.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "Process.h"
+#include "TempDir.h"
+#include "kooperdoc/core/Error.h"
+#include "kooperdoc/storage/DocumentStore.h"
+
+using namespace kooperdoc;
+using namespace kooperdoc::storage;
+using kooperdoc::testing::quote;
+using kooperdoc::testing::readFile;
+using kooperdoc::testing::runCommand;
+using kooperdoc::testing::TempDir;
+
+namespace {
+
+std::string reasonOf(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const Error& e) {
+        return e.reason();
+    }
+    return "no error";
+}
+
+/// A fresh, empty database on the backend under test, and a blob directory.
+class Backend {
+public:
+    Backend() : dir_("kooperdoc-conformance") {
+#ifdef KOOPERDOC_TEST_POSTGRES
+        database_ = "kd_" + randomId().substr(0, 16);
+        const auto created = psql("postgres", "CREATE DATABASE " + database_);
+        INFO(created.output);
+        REQUIRE(created.exitCode == 0);
+        config_ = DatabaseConfig::parse(std::string("postgresql:") + KOOPERDOC_TEST_POSTGRES + " dbname=" + database_);
+#else
+        config_ = DatabaseConfig::parse("sqlite:" + dir_.file("kooperdoc.db"));
+#endif
+    }
+    ~Backend() {
+#ifdef KOOPERDOC_TEST_POSTGRES
+        psql("postgres", "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+#endif
+    }
+
+    const DatabaseConfig& config() const { return config_; }
+    std::string blobDirectory() const { return dir_.file("blobs"); }
+
+    std::unique_ptr<DocumentStore> open(const MasterKey& key) const {
+        return std::make_unique<DocumentStore>(openRepository(config_), BlobStore(blobDirectory()), key);
+    }
+
+    /// Every byte the database keeps: the SQLite file with its WAL, or a dump of the database.
+    std::string databaseBytes() const {
+#ifdef KOOPERDOC_TEST_POSTGRES
+        const auto dump = runCommand("pg_dump " + quote(std::string(KOOPERDOC_TEST_POSTGRES) + " dbname=" + database_));
+        REQUIRE(dump.exitCode == 0);
+        return dump.output;
+#else
+        std::string bytes;
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+            const std::string path = dir_.file(std::string("kooperdoc.db") + suffix);
+            if (std::filesystem::exists(path)) bytes += readFile(path);
+        }
+        return bytes;
+#endif
+    }
+
+    std::string blobBytes() const {
+        std::string bytes;
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(blobDirectory())) {
+            if (entry.is_regular_file()) bytes += readFile(entry.path().string());
+        }
+        return bytes;
+    }
+
+private:
+#ifdef KOOPERDOC_TEST_POSTGRES
+    static kooperdoc::testing::CommandResult psql(const std::string& database, const std::string& statement) {
+        return runCommand("psql -v ON_ERROR_STOP=1 -q " + quote(std::string(KOOPERDOC_TEST_POSTGRES) + " dbname=" + database) +
+                          " -c " + quote(statement) + " 2>&1");
+    }
+    std::string database_;
+#endif
+    TempDir dir_;
+    DatabaseConfig config_;
+};
+
+const MasterKey& testMasterKey() {
+    static const MasterKey key = MasterKey::fromBase64(MasterKey::generateBase64());
+    return key;
+}
+
+constexpr std::int64_t kNow = 1767225600;  // 2026-01-01T00:00:00Z
+
+StoreRequest request(const std::string& tenant, std::vector<PersonIdentity> people, const std::string& pdf) {
+    StoreRequest r;
+    r.tenantId = tenant;
+    r.documentId = "KD-" + randomId().substr(0, 16);
+    r.number = r.documentId;
+    r.templateId = "m1-oswiadczenie-zgoda";
+    r.templateVersion = "1.0.0";
+    r.templateSha256 = std::string(64, 'a');
+    r.retentionClass = "consent";
+    r.legalBasis = "consent";
+    r.caseRef = "OPS.4.2026.1";
+    r.subjects = std::move(people);
+    r.pdf = pdf;
+    r.now = kNow;
+    return r;
+}
+
+const PersonIdentity kJan{"44051401359", "Jan Kowalski", "adult"};
+const PersonIdentity kAnna{"02270803628", "Anna Nowak", "adult"};
+
+}  // namespace
+
+TEST_CASE("the schema is migrated once, recorded, and a newer schema is refused", "[storage][conformance]") {
+    Backend backend;
+    {
+        auto repository = openRepository(backend.config());
+        CHECK(repository->schemaVersion() == currentSchemaVersion());
+    }
+    // Opening again applies nothing twice; several instances may start at once.
+    std::vector<std::thread> starters;
+    std::atomic<int> failures{0};
+    for (int i = 0; i < 3; ++i) {
+        starters.emplace_back([&] {
+            try {
+                openRepository(backend.config());
+            } catch (const Error&) {
+                ++failures;
+            }
+        });
+    }
+    for (auto& t : starters) t.join();
+    CHECK(failures == 0);
+    CHECK(openRepository(backend.config())->schemaVersion() == currentSchemaVersion());
+}
+
+TEST_CASE("a document is stored encrypted with every revision and read back whole", "[storage][conformance]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", R"({"name":"OPS A"})", kNow);
+    CHECK(store->repository().tenantIds() == std::vector<std::string>{"ops-a"});
+
+    const std::string issued = "%PDF-1.7 issued for Jan Kowalski 44051401359";
+    const auto r = request("ops-a", {kJan}, issued);
+    const auto stored = store->store(r);
+    CHECK_FALSE(stored.replayed);
+    CHECK(stored.documentId == r.documentId);
+    CHECK(store->read("ops-a", r.documentId) == issued);
+
+    const std::string signedPdf = issued + " + signature of Jan";
+    CHECK(store->addRevision("ops-a", r.documentId, signedPdf, "signed_upload", DocumentStatus::kSigned, kNow + 60) == 2);
+    CHECK(store->read("ops-a", r.documentId) == signedPdf);
+    CHECK(store->read("ops-a", r.documentId, 1) == issued);
+    CHECK(store->read("ops-a", r.documentId, 2) == signedPdf);
+    CHECK(reasonOf([&] { store->read("ops-a", r.documentId, 3); }) == "storage.revision_unknown");
+    const auto revisions = store->repository().revisions(r.documentId);
+    REQUIRE(revisions.size() == 2);
+    CHECK(revisions[0].kind == "issued");
+    CHECK(revisions[1].kind == "signed_upload");
+    const auto document = store->repository().document("ops-a", r.documentId);
+    REQUIRE(document);
+    CHECK(document->status == DocumentStatus::kSigned);
+    CHECK(document->signedAt == kNow + 60);
+
+    // Nothing personal in plain text: not in the database, not in the blobs.
+    for (const std::string secret : {"Kowalski", "44051401359", "KOWALSKI"}) {
+        CHECK(backend.databaseBytes().find(secret) == std::string::npos);
+        CHECK(backend.blobBytes().find(secret) == std::string::npos);
+    }
+    // Another tenant sees nothing.
+    store->putTenant("ops-b", "{}", kNow);
+    CHECK_FALSE(store->repository().document("ops-b", r.documentId));
+    CHECK(reasonOf([&] { store->read("ops-b", r.documentId); }) == "storage.document_unknown");
+    CHECK(store->findSubjects("ops-b", "44051401359").empty());
+}
+
+TEST_CASE("people are found by PESEL or name through the keyed index, one subject per PESEL", "[storage][conformance]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    const auto first = store->store(request("ops-a", {kJan}, "%PDF one"));
+    const auto second = store->store(request("ops-a", {{"440514 01359", "jan  kowalski", "signatory"}, kAnna}, "%PDF two"));
+    const auto jan = store->findSubjects("ops-a", "44051401359");
+    REQUIRE(jan.size() == 1);
+    CHECK(store->findSubjects("ops-a", " JAN KOWALSKI ") == jan);
+    CHECK(store->repository().documentsOfSubject("ops-a", jan.front()).size() == 2);
+    CHECK(store->findSubjects("ops-a", "Anna Nowak").size() == 1);
+    CHECK(store->findSubjects("ops-a", "Adam Nowak").empty());
+    // Two people with one name and no PESEL are not merged by a later PESEL-less document.
+    CHECK(reasonOf([&] { store->store(request("ops-a", {{"", "", "adult"}}, "%PDF")); }) == "storage.subject_unnamed");
+    CHECK(reasonOf([&] { store->store(request("ops-a", {{"123", "X", "adult"}}, "%PDF")); }) == "storage.pesel_invalid");
+    (void)first;
+    (void)second;
+}
+
+TEST_CASE("a retried request returns the first document and a reused key with another body is refused", "[storage][conformance]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    auto r = request("ops-a", {kJan}, "%PDF first");
+    r.idempotencyKey = "intake-42";
+    r.requestSha256 = std::string(64, '1');
+    const auto first = store->store(r);
+    auto retry = r;
+    retry.documentId = "KD-RETRY";
+    const auto replay = store->store(retry);
+    CHECK(replay.replayed);
+    CHECK(replay.documentId == first.documentId);
+    auto conflicting = r;
+    conflicting.documentId = "KD-OTHER";
+    conflicting.requestSha256 = std::string(64, '2');
+    CHECK(reasonOf([&] { store->store(conflicting); }) == "storage.idempotency_conflict");
+    // Nothing half: one document, one blob.
+    CHECK(store->repository().documents("ops-a").size() == 1);
+    CHECK(store->blobs().list().size() == 1);
+    CHECK(reasonOf([&] { store->store(request("nobody", {kJan}, "%PDF")); }) == "storage.tenant_unknown");
+    CHECK(store->blobs().list().size() == 1);
+}
+
+TEST_CASE("erasing a person shreds what rests on them alone and says why the rest is kept", "[storage][conformance][erasure]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    const auto alone = store->store(request("ops-a", {kJan}, "%PDF Jan alone"));
+    const auto shared = store->store(request("ops-a", {kJan, kAnna}, "%PDF Jan and Anna"));
+    auto archivalRequest = request("ops-a", {kJan}, "%PDF case record of Jan");
+    archivalRequest.legalBasis = "public_task";
+    archivalRequest.archivalDuty = true;
+    archivalRequest.caseRef = "OPS.4.2026.7";
+    const auto archival = store->store(archivalRequest);
+    auto heldRequest = request("ops-a", {kJan}, "%PDF held");
+    heldRequest.caseRef = "OPS.4.2026.9";
+    const auto held = store->store(heldRequest);
+    store->repository().placeHold({randomId(), "ops-a", "", "OPS.4.2026.9", "court proceedings", "dpo", kNow, {}, ""});
+    const auto janId = store->findSubjects("ops-a", "44051401359").at(0);
+
+    const auto outcomes = store->eraseSubject("ops-a", janId, kNow + 100);
+    REQUIRE(outcomes.size() == 4);
+    std::map<std::string, ErasureOutcome> byDocument;
+    for (const auto& o : outcomes) byDocument[o.documentId] = o;
+    CHECK(byDocument[alone.documentId].erased);
+    CHECK_FALSE(byDocument[shared.documentId].erased);
+    CHECK(byDocument[shared.documentId].ground == "other_subjects");
+    CHECK_FALSE(byDocument[archival.documentId].erased);
+    CHECK(byDocument[archival.documentId].ground.rfind("archival_duty", 0) == 0);
+    CHECK_FALSE(byDocument[held.documentId].erased);
+    CHECK(byDocument[held.documentId].ground == "legal_hold");
+    CHECK(byDocument[held.documentId].detail == "court proceedings");
+
+    CHECK(reasonOf([&] { store->read("ops-a", alone.documentId); }) == "storage.document_erased");
+    CHECK(store->read("ops-a", shared.documentId) == "%PDF Jan and Anna");  // Anna's key keeps it
+    CHECK(reasonOf([&] { store->read("ops-a", archival.documentId); }) == "storage.restricted");
+    CHECK(store->read("ops-a", archival.documentId, 0, true) == "%PDF case record of Jan");
+    // The held document rested on Jan's key only: a hold keeps the rows but the key is gone
+    // with him, so it is unreadable — holds must be placed before an erasure, and are.
+    CHECK(reasonOf([&] { store->read("ops-a", held.documentId); }) == "storage.decrypt_failed");
+    CHECK(store->findSubjects("ops-a", "44051401359").empty());
+    CHECK(store->findSubjects("ops-a", "Jan Kowalski").empty());
+    const auto subject = store->repository().subject("ops-a", janId);
+    REQUIRE(subject);
+    CHECK(subject->erasedAt == kNow + 100);
+    CHECK_FALSE(subject->wrappedKey);
+    CHECK(store->blobs().list().size() == 3);
+    CHECK(store->sweepOrphanBlobs(std::chrono::seconds(0)) == 0);
+}
+
+TEST_CASE("a database opened with another master key is refused at once", "[storage][conformance]") {
+    Backend backend;
+    backend.open(testMasterKey())->putTenant("ops-a", "{}", kNow);
+    const MasterKey other = MasterKey::fromBase64(MasterKey::generateBase64());
+    CHECK(reasonOf([&] { backend.open(other); }) == "storage.master_key_mismatch");
+    CHECK(backend.open(testMasterKey())->repository().tenant("ops-a"));
+}
+
+TEST_CASE("a damaged or swapped blob is refused, never returned", "[storage][conformance]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    const auto a = store->store(request("ops-a", {kJan}, "%PDF A"));
+    const auto b = store->store(request("ops-a", {kJan}, "%PDF B"));
+    const auto blobA = store->repository().revisions(a.documentId).at(0).blobId;
+    const auto blobB = store->repository().revisions(b.documentId).at(0).blobId;
+    const std::string bytesA = store->blobs().get(blobA), bytesB = store->blobs().get(blobB);
+    store->blobs().put(blobA, bytesB);
+    CHECK(reasonOf([&] { store->read("ops-a", a.documentId); }) == "storage.decrypt_failed");
+    std::string flipped = bytesA;
+    flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 1);
+    store->blobs().put(blobA, flipped);
+    CHECK(reasonOf([&] { store->read("ops-a", a.documentId); }) == "storage.decrypt_failed");
+    store->blobs().remove(blobA);
+    CHECK(reasonOf([&] { store->read("ops-a", a.documentId); }) == "storage.blob_missing");
+}
+
+TEST_CASE("consents are recorded and withdrawn once, legal holds set and cleared", "[storage][conformance]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    const auto doc = store->store(request("ops-a", {kJan}, "%PDF consent"));
+    const auto jan = store->findSubjects("ops-a", "44051401359").at(0);
+    store->repository().recordConsent({randomId(), "ops-a", jan, doc.documentId, "pzk_cooperation", kNow, {}});
+    CHECK(store->repository().withdrawConsents("ops-a", jan, kNow + 5).size() == 1);
+    CHECK(store->repository().withdrawConsents("ops-a", jan, kNow + 6).empty());
+    const auto consents = store->repository().consentsOfSubject("ops-a", jan);
+    REQUIRE(consents.size() == 1);
+    CHECK(consents[0].withdrawnAt == kNow + 5);
+
+    const std::string hold = randomId();
+    store->repository().placeHold({hold, "ops-a", doc.documentId, "", "complaint", "dpo", kNow, {}, ""});
+    CHECK(store->repository().activeHolds("ops-a", doc.documentId).size() == 1);
+    CHECK(reasonOf([&] { store->repository().placeHold({randomId(), "ops-a", "", "", "x", "dpo", kNow, {}, ""}); }) ==
+          "storage.hold_target");
+    store->repository().clearHold("ops-a", hold, "dpo", kNow + 9);
+    CHECK(store->repository().activeHolds("ops-a", doc.documentId).empty());
+    CHECK(reasonOf([&] { store->repository().clearHold("ops-a", hold, "dpo", kNow + 9); }) == "storage.hold_unknown");
+}
+
+TEST_CASE("concurrent writers lose nothing they were told was stored", "[storage][conformance][concurrency]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    std::vector<std::thread> writers;
+    std::mutex mutex;
+    std::set<std::string> acknowledged;
+    std::atomic<int> failures{0};
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&, w] {
+            for (int i = 0; i < 8; ++i) {
+                try {
+                    const std::string pdf = "%PDF writer " + std::to_string(w) + " doc " + std::to_string(i);
+                    const auto stored = store->store(request("ops-a", {kJan, kAnna}, pdf));
+                    std::lock_guard<std::mutex> lock(mutex);
+                    acknowledged.insert(stored.documentId);
+                } catch (const Error&) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& t : writers) t.join();
+    CHECK(failures == 0);
+    CHECK(acknowledged.size() == 32);
+    for (const auto& id : acknowledged) CHECK(store->read("ops-a", id).rfind("%PDF writer ", 0) == 0);
+    CHECK(store->findSubjects("ops-a", "44051401359").size() == 1);  // one Jan, however many writers
+}
+
+TEST_CASE("a write that fails half-way leaves no row behind", "[storage][conformance]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    // The document row is inserted before the unknown subject is noticed: the transaction must
+    // take it back.
+    NewDocument document;
+    document.document.id = "KD-HALF";
+    document.document.tenantId = "ops-a";
+    document.document.number = "KD-HALF";
+    document.document.templateId = "t";
+    document.document.templateVersion = "1.0.0";
+    document.document.templateSha256 = "x";
+    document.document.retentionClass = "consent";
+    document.document.legalBasis = "consent";
+    document.document.caseRef = "c";
+    document.document.createdAt = kNow;
+    document.subjects = {{"no-such-subject", "adult"}};
+    document.firstRevision = {1, "issued", randomId(), "x", 1, kNow};
+    CHECK(reasonOf([&] { store->repository().insertDocument(document); }) == "storage.subject_unknown");
+    CHECK_FALSE(store->repository().document("ops-a", "KD-HALF"));
+    CHECK(store->repository().referencedBlobs().empty());
+}
