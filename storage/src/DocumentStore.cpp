@@ -233,31 +233,55 @@ std::vector<ErasureOutcome> DocumentStore::eraseSubject(const std::string& tenan
     std::vector<ErasureOutcome> outcomes;
     for (const auto& document : repository_->documentsOfSubject(tenantId, subjectId)) {
         if (document.status == DocumentStatus::kErased) continue;
-        ErasureOutcome outcome;
-        outcome.documentId = document.id;
-        const auto holds = repository_->activeHolds(tenantId, document.id);
-        std::vector<std::string> others;
-        for (const auto& other : repository_->subjectsOfDocument(document.id)) {
-            const auto record = repository_->subject(tenantId, other);
-            if (other != subjectId && record && !record->erasedAt) others.push_back(other);
-        }
-        if (!holds.empty()) {
-            outcome.ground = "legal_hold";
-            outcome.detail = holds.front().reason;
-        } else if (document.archivalDuty) {
-            outcome.ground = "archival_duty (GDPR art. 17(3)(b))";
-            repository_->setRestricted(tenantId, document.id, true);
-        } else if (!others.empty()) {
-            // Still about someone else: their key keeps it; this person's key goes below.
-            outcome.ground = "other_subjects";
-            outcome.detail = std::to_string(others.size()) + " other data subject(s)";
-        } else {
-            eraseDocument(tenantId, document.id, now);
-            outcome.erased = true;
-        }
-        outcomes.push_back(std::move(outcome));
+        outcomes.push_back(settle(tenantId, document, subjectId, now));
     }
     repository_->eraseSubject(tenantId, subjectId, now);
+    repository_->purgeFreedPages();
+    return outcomes;
+}
+
+ErasureOutcome DocumentStore::settle(const std::string& tenantId, const DocumentRecord& document, const std::string& subjectId,
+                                     std::int64_t now) {
+    ErasureOutcome outcome;
+    outcome.documentId = document.id;
+    const auto holds = repository_->activeHolds(tenantId, document.id);
+    std::vector<std::string> others;
+    for (const auto& other : repository_->subjectsOfDocument(document.id)) {
+        const auto record = repository_->subject(tenantId, other);
+        if (other != subjectId && record && !record->erasedAt) others.push_back(other);
+    }
+    if (!holds.empty()) {
+        outcome.ground = "legal_hold";
+        outcome.detail = holds.front().reason;
+    } else if (document.archivalDuty) {
+        outcome.ground = "archival_duty (GDPR art. 17(3)(b))";
+        repository_->setRestricted(tenantId, document.id, true);
+    } else if (!others.empty()) {
+        // Still about someone else: their key keeps it readable.
+        outcome.ground = "other_subjects";
+        outcome.detail = std::to_string(others.size()) + " other data subject(s)";
+    } else {
+        eraseDocument(tenantId, document.id, now);
+        outcome.erased = true;
+    }
+    return outcome;
+}
+
+std::vector<ErasureOutcome> DocumentStore::withdrawConsent(const std::string& tenantId, const std::string& subjectId,
+                                                           std::int64_t now) {
+    if (!repository_->subject(tenantId, subjectId)) {
+        throw Error(ErrorCode::kNotFound, "storage.subject_unknown", "no data subject " + subjectId + " in this tenant");
+    }
+    repository_->withdrawConsents(tenantId, subjectId, now);
+    std::vector<ErasureOutcome> outcomes;
+    for (const auto& document : repository_->documentsOfSubject(tenantId, subjectId)) {
+        if (document.status == DocumentStatus::kErased) continue;
+        if (document.legalBasis != "consent") {
+            outcomes.push_back({document.id, false, "not_consent_based", document.legalBasis});
+            continue;
+        }
+        outcomes.push_back(settle(tenantId, document, subjectId, now));
+    }
     repository_->purgeFreedPages();
     return outcomes;
 }

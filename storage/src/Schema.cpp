@@ -43,6 +43,20 @@ const std::vector<Migration>& migrations() {
              "document_id TEXT, case_ref TEXT, reason TEXT NOT NULL, set_by TEXT NOT NULL, set_at BIGINT NOT NULL, "
              "cleared_by TEXT, cleared_at BIGINT)",
          }},
+        {2,
+         "disposal proposals with their items, and disposal records",
+         {
+             "CREATE TABLE disposal_proposals (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), "
+             "status TEXT NOT NULL, created_at BIGINT NOT NULL, decided_by TEXT, archive_consent_ref TEXT, "
+             "decided_at BIGINT, executed_at BIGINT)",
+             "CREATE TABLE disposal_items (proposal_id TEXT NOT NULL REFERENCES disposal_proposals(id), "
+             "document_id TEXT NOT NULL, template_id TEXT NOT NULL, rule_id TEXT NOT NULL, category TEXT NOT NULL, "
+             "action TEXT NOT NULL, trigger_at BIGINT, ends_at BIGINT, PRIMARY KEY (proposal_id, document_id))",
+             "CREATE TABLE disposal_records (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, proposal_id TEXT NOT NULL, "
+             "document_id TEXT NOT NULL, template_id TEXT NOT NULL, template_version TEXT NOT NULL, rule_id TEXT NOT NULL, "
+             "category TEXT NOT NULL, revision_sha256 TEXT NOT NULL, approved_by TEXT NOT NULL, archive_consent_ref TEXT, "
+             "executed_at BIGINT NOT NULL, outcome TEXT NOT NULL)",
+         }},
     };
     return all;
 }

@@ -461,6 +461,91 @@ public:
         });
     }
 
+    void insertDisposalProposal(const DisposalProposal& p) override {
+        db_.inTransaction([&](Transaction& tx) {
+            requireTenant(tx, p.tenantId);
+            tx.execute("INSERT INTO disposal_proposals (id, tenant_id, status, created_at) VALUES ($1, $2, $3, $4)",
+                       {p.id, p.tenantId, p.status, p.createdAt});
+            for (const auto& item : p.items) {
+                tx.execute("INSERT INTO disposal_items (proposal_id, document_id, template_id, rule_id, category, action, "
+                           "trigger_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                           {p.id, item.documentId, item.templateId, item.ruleId, item.category, item.action,
+                            sql::optionalParam(item.triggerAt), sql::optionalParam(item.endsAt)});
+            }
+        });
+    }
+
+    std::optional<DisposalProposal> disposalProposal(const std::string& tenantId, const std::string& id) override {
+        std::optional<DisposalProposal> out;
+        db_.inTransaction([&](Transaction& tx) {
+            for (auto& p : proposals(tx, tenantId, id)) out = std::move(p);
+        });
+        return out;
+    }
+
+    std::vector<DisposalProposal> disposalProposals(const std::string& tenantId) override {
+        std::vector<DisposalProposal> out;
+        db_.inTransaction([&](Transaction& tx) { out = proposals(tx, tenantId, ""); });
+        return out;
+    }
+
+    void updateDisposalProposal(const std::string& tenantId, const std::string& id, const std::string& expectedStatus,
+                                const std::string& status, const std::string& by, const std::string& archiveConsentRef,
+                                std::int64_t at) override {
+        db_.inTransaction([&](Transaction& tx) {
+            const auto row = tx.single("SELECT status FROM disposal_proposals WHERE tenant_id = $1 AND id = $2", {tenantId, id});
+            if (!row) throw Error(ErrorCode::kNotFound, "retention.proposal_unknown", "no disposal proposal " + id);
+            if (asText(row->at(0)) != expectedStatus) {
+                throw Error(ErrorCode::kFailedPrecondition, "retention.proposal_state",
+                            "disposal proposal " + id + " is " + asText(row->at(0)) + ", not " + expectedStatus);
+            }
+            if (status == "executed") {
+                tx.execute("UPDATE disposal_proposals SET status = $1, executed_at = $2 WHERE id = $3", {status, at, id});
+            } else {
+                tx.execute("UPDATE disposal_proposals SET status = $1, decided_by = $2, archive_consent_ref = $3, decided_at = $4 "
+                           "WHERE id = $5",
+                           {status, by, textOrNull(archiveConsentRef), at, id});
+            }
+        });
+    }
+
+    void insertDisposalRecord(const DisposalRecord& r) override {
+        db_.inTransaction([&](Transaction& tx) {
+            tx.execute("INSERT INTO disposal_records (id, tenant_id, proposal_id, document_id, template_id, template_version, "
+                       "rule_id, category, revision_sha256, approved_by, archive_consent_ref, executed_at, outcome) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                       {r.id, r.tenantId, r.proposalId, r.documentId, r.templateId, r.templateVersion, r.ruleId, r.category,
+                        r.revisionSha256, r.approvedBy, textOrNull(r.archiveConsentRef), r.executedAt, r.outcome});
+        });
+    }
+
+    std::vector<DisposalRecord> disposalRecords(const std::string& tenantId) override {
+        std::vector<DisposalRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            for (const auto& row : tx.query("SELECT id, tenant_id, proposal_id, document_id, template_id, template_version, rule_id, "
+                                            "category, revision_sha256, approved_by, archive_consent_ref, executed_at, outcome "
+                                            "FROM disposal_records WHERE tenant_id = $1 ORDER BY executed_at, id",
+                                            {tenantId})) {
+                DisposalRecord r;
+                r.id = asText(row[0]);
+                r.tenantId = asText(row[1]);
+                r.proposalId = asText(row[2]);
+                r.documentId = asText(row[3]);
+                r.templateId = asText(row[4]);
+                r.templateVersion = asText(row[5]);
+                r.ruleId = asText(row[6]);
+                r.category = asText(row[7]);
+                r.revisionSha256 = asText(row[8]);
+                r.approvedBy = asText(row[9]);
+                r.archiveConsentRef = asText(row[10]);
+                r.executedAt = asInt(row[11]);
+                r.outcome = asText(row[12]);
+                out.push_back(std::move(r));
+            }
+        });
+        return out;
+    }
+
     void purgeFreedPages() override {
         if (db_.postgres()) {
             for (const char* table : {"subjects", "subject_index", "document_keys", "revisions", "documents", "consents"}) {
@@ -508,6 +593,40 @@ private:
         tx.execute("INSERT INTO revisions (document_id, number, kind, blob_id, sha256, size, created_at) "
                    "VALUES ($1, $2, $3, $4, $5, $6, $7)",
                    {documentId, std::int64_t{number}, r.kind, r.blobId, r.sha256, r.size, r.createdAt});
+    }
+
+    static std::vector<DisposalProposal> proposals(Transaction& tx, const std::string& tenantId, const std::string& onlyId) {
+        std::vector<DisposalProposal> out;
+        for (const auto& row : tx.query(std::string("SELECT id, tenant_id, status, created_at, decided_by, archive_consent_ref, "
+                                                    "decided_at, executed_at FROM disposal_proposals WHERE tenant_id = $1") +
+                                            (onlyId.empty() ? "" : " AND id = $2") + " ORDER BY created_at, id",
+                                        onlyId.empty() ? Params{tenantId} : Params{tenantId, onlyId})) {
+            DisposalProposal p;
+            p.id = asText(row[0]);
+            p.tenantId = asText(row[1]);
+            p.status = asText(row[2]);
+            p.createdAt = asInt(row[3]);
+            p.approvedBy = asText(row[4]);
+            p.archiveConsentRef = asText(row[5]);
+            p.approvedAt = asOptionalInt(row[6]);
+            p.executedAt = asOptionalInt(row[7]);
+            for (const auto& item : tx.query("SELECT document_id, template_id, rule_id, category, action, trigger_at, ends_at "
+                                             "FROM disposal_items WHERE proposal_id = $1 ORDER BY document_id",
+                                             {p.id})) {
+                RetentionStatus s;
+                s.documentId = asText(item[0]);
+                s.templateId = asText(item[1]);
+                s.ruleId = asText(item[2]);
+                s.category = asText(item[3]);
+                s.action = asText(item[4]);
+                s.triggerAt = asOptionalInt(item[5]);
+                s.endsAt = asOptionalInt(item[6]);
+                s.due = true;
+                p.items.push_back(std::move(s));
+            }
+            out.push_back(std::move(p));
+        }
+        return out;
     }
 
     static std::vector<ConsentRecord> consents(Transaction& tx, const std::string& tenantId, const std::string& subjectId,

@@ -16,6 +16,7 @@
 #include "TempDir.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/storage/DocumentStore.h"
+#include "kooperdoc/storage/Retention.h"
 
 using namespace kooperdoc;
 using namespace kooperdoc::storage;
@@ -381,4 +382,139 @@ TEST_CASE("a write that fails half-way leaves no row behind", "[storage][conform
     CHECK(reasonOf([&] { store->repository().insertDocument(document); }) == "storage.subject_unknown");
     CHECK_FALSE(store->repository().document("ops-a", "KD-HALF"));
     CHECK(store->repository().referencedBlobs().empty());
+}
+
+namespace {
+
+/// 2026-01-01 + days.
+constexpr std::int64_t day(int days) { return kNow + std::int64_t{days} * 86400; }
+constexpr std::int64_t at2032() { return 1956528000; }  // 2032-01-01T00:00:00Z
+constexpr std::int64_t at2037() { return 2114380800; }  // 2037-01-01T00:00:00Z
+constexpr std::int64_t at2038() { return 2145916800; }  // 2038-01-01T00:00:00Z
+
+StoreRequest ofTemplate(const std::string& tenant, const std::string& templateId, const std::string& retentionClass,
+                        const std::string& caseRef, std::vector<PersonIdentity> people) {
+    auto r = request(tenant, std::move(people), "%PDF " + templateId + " " + caseRef);
+    r.templateId = templateId;
+    r.retentionClass = retentionClass;
+    const RetentionRule& rule = RetentionPolicies::builtIn().ruleFor(templateId, retentionClass);
+    r.legalBasis = rule.legalBasis;
+    r.archivalDuty = !rule.eraseOnConsentWithdrawal;
+    r.caseRef = caseRef;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a dry-run sweep over a seeded database reports exactly what the rules make due", "[storage][conformance][retention]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    // Case 1 closed in 2026: its consent and case record (B10) end on 2037-01-01.
+    const auto consent1 = store->store(ofTemplate("ops-a", "m1-oswiadczenie-zgoda", "consent", "case-1", {kJan}));
+    const auto plan1 = store->store(ofTemplate("ops-a", "m2-karta-planu-pracy", "case-record", "case-1", {kJan}));
+    // A held document of case 1 is due but blocked.
+    const auto held = store->store(ofTemplate("ops-a", "m3-protokol-zzk-a", "case-record", "case-1", {kJan}));
+    store->repository().placeHold({randomId(), "ops-a", held.documentId, "", "skarga do sądu", "dpo", day(5), {}, ""});
+    store->repository().closeCase("ops-a", "case-1", day(100));
+    // Case 2 closed in 2027: ends 2038-01-01. Case 3 stays open: never due.
+    const auto plan2 = store->store(ofTemplate("ops-a", "m2-karta-planu-pracy", "case-record", "case-2", {kAnna}));
+    store->repository().closeCase("ops-a", "case-2", day(400));
+    const auto open3 = store->store(ofTemplate("ops-a", "m2-karta-planu-pracy", "case-record", "case-3", {kAnna}));
+    // A partnership agreement (A): never destroyed, however old.
+    const auto agreement = store->store(ofTemplate("ops-a", "m1-porozumienie-pzk", "institutional-agreement", "pzk", {}));
+    store->repository().closeCase("ops-a", "pzk", day(1));
+    // The activity list (BE5, from creation): due 2032-01-01, for expert review.
+    const auto list = store->store(ofTemplate("ops-a", "m1-lista-aktywnosci-uslug", "register", "lists", {}));
+
+    RetentionSweep sweep(*store, RetentionPolicies::builtIn());
+    const auto dueIds = [&](std::int64_t now) {
+        std::set<std::string> ids;
+        for (const auto& item : sweep.run("ops-a", now, true).items) ids.insert(item.documentId);
+        return ids;
+    };
+    CHECK(dueIds(day(365 * 5)).empty());
+    CHECK(dueIds(at2032()) == std::set<std::string>{list.documentId});
+    CHECK(dueIds(at2037()) == std::set<std::string>{list.documentId, consent1.documentId, plan1.documentId});
+    CHECK(dueIds(at2038()) == std::set<std::string>{list.documentId, consent1.documentId, plan1.documentId, plan2.documentId});
+    // A dry run writes nothing.
+    CHECK(store->repository().disposalProposals("ops-a").empty());
+
+    const auto report = retentionReport(store->repository(), "ops-a", RetentionPolicies::builtIn(), at2038());
+    CHECK(report.size() == 7);
+    for (const auto& row : report) {
+        INFO(row.documentId);
+        if (row.documentId == held.documentId) CHECK(row.blockedBy == "legal_hold: skarga do sądu");
+        if (row.documentId == agreement.documentId) CHECK_FALSE(row.endsAt);
+        if (row.documentId == open3.documentId) CHECK_FALSE(row.triggerAt);
+        if (row.documentId == list.documentId) CHECK(row.action == "review");
+    }
+}
+
+TEST_CASE("disposal is proposed, approved by a dpo with the archive's consent, executed and recorded without personal data",
+          "[storage][conformance][retention]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    const auto plan = store->store(ofTemplate("ops-a", "m2-karta-planu-pracy", "case-record", "case-1", {kJan}));
+    const auto consent = store->store(ofTemplate("ops-a", "m1-oswiadczenie-zgoda", "consent", "case-1", {kJan}));
+    store->addRevision("ops-a", plan.documentId, "%PDF signed plan of Jan Kowalski", "signed_upload", DocumentStatus::kSigned, day(3));
+    store->repository().closeCase("ops-a", "case-1", day(100));
+    RetentionSweep sweep(*store, RetentionPolicies::builtIn());
+
+    const auto proposal = sweep.run("ops-a", at2037(), false);
+    REQUIRE(proposal.items.size() == 2);
+    CHECK(reasonOf([&] { sweep.execute("ops-a", proposal.id, at2037()); }) == "retention.not_approved");
+    CHECK(reasonOf([&] { sweep.approve("ops-a", proposal.id, "dpo-anna", "", at2037()); }) == "retention.archive_consent_required");
+    // While proposed, the same documents are not proposed twice.
+    CHECK(sweep.run("ops-a", at2037(), true).items.empty());
+
+    // A hold placed after the approval still wins at execution.
+    sweep.approve("ops-a", proposal.id, "dpo-anna", "AP-Kielce ZN.5.2037", at2037());
+    store->repository().placeHold({randomId(), "ops-a", consent.documentId, "", "kontrola", "dpo", at2037(), {}, ""});
+    const auto records = sweep.execute("ops-a", proposal.id, at2037() + 60);
+    REQUIRE(records.size() == 2);
+    std::map<std::string, DisposalRecord> byDocument;
+    for (const auto& r : records) byDocument[r.documentId] = r;
+    CHECK(byDocument[plan.documentId].outcome == "erased");
+    CHECK(byDocument[plan.documentId].revisionSha256.find(',') != std::string::npos);  // both revisions named
+    CHECK(byDocument[plan.documentId].archiveConsentRef == "AP-Kielce ZN.5.2037");
+    CHECK(byDocument[consent.documentId].outcome.rfind("skipped: legal hold", 0) == 0);
+    CHECK(reasonOf([&] { store->read("ops-a", plan.documentId); }) == "storage.document_erased");
+    CHECK(store->read("ops-a", consent.documentId).rfind("%PDF", 0) == 0);
+    CHECK(store->repository().disposalProposal("ops-a", proposal.id)->status == "executed");
+    CHECK(reasonOf([&] { sweep.execute("ops-a", proposal.id, at2037()); }) == "retention.not_approved");
+    CHECK(store->repository().disposalRecords("ops-a").size() == 2);
+    for (const std::string secret : {"Kowalski", "KOWALSKI", "44051401359"}) {
+        CHECK(backend.databaseBytes().find(secret) == std::string::npos);
+    }
+}
+
+TEST_CASE("consent withdrawal erases what rests on consent alone and restricts the case file", "[storage][conformance][retention]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    const auto consent = store->store(ofTemplate("ops-a", "m1-oswiadczenie-zgoda", "consent", "case-1", {kJan}));
+    const auto familyConsent = store->store(ofTemplate("ops-a", "m1-oswiadczenie-zgoda", "consent", "case-1", {kJan, kAnna}));
+    const auto plan = store->store(ofTemplate("ops-a", "m2-karta-planu-pracy", "case-record", "case-1", {kJan}));
+    const auto jan = store->findSubjects("ops-a", "44051401359").at(0);
+    store->repository().recordConsent({randomId(), "ops-a", jan, consent.documentId, "pzk_cooperation", kNow, {}});
+
+    const auto outcomes = store->withdrawConsent("ops-a", jan, day(30));
+    std::map<std::string, ErasureOutcome> byDocument;
+    for (const auto& o : outcomes) byDocument[o.documentId] = o;
+    REQUIRE(byDocument.size() == 3);
+    CHECK(byDocument[consent.documentId].erased);
+    CHECK(byDocument[familyConsent.documentId].ground == "other_subjects");
+    // The case record is not consent-based: the withdrawal does not touch it.
+    CHECK(byDocument[plan.documentId].ground == "not_consent_based");
+    CHECK(byDocument[plan.documentId].detail == "public_task");
+    CHECK(reasonOf([&] { store->read("ops-a", consent.documentId); }) == "storage.document_erased");
+    CHECK(store->repository().consentsOfSubject("ops-a", jan).at(0).withdrawnAt == day(30));
+    // Erasure on request afterwards: the case record is kept (archival duty) and restricted.
+    const auto erased = store->eraseSubject("ops-a", jan, day(31));
+    std::map<std::string, ErasureOutcome> after;
+    for (const auto& o : erased) after[o.documentId] = o;
+    CHECK(after[plan.documentId].ground.rfind("archival_duty", 0) == 0);
+    CHECK(reasonOf([&] { store->read("ops-a", plan.documentId); }) == "storage.restricted");
 }

@@ -85,6 +85,12 @@ public:
     /// entries deleted and, on SQLite, the WAL checkpointed so no old page keeps them.
     std::vector<ErasureOutcome> eraseSubject(const std::string& tenantId, const std::string& subjectId, std::int64_t now);
 
+    /// Consent withdrawal (art. 7(3), 17(1)(b)): records it, then every document about the person
+    /// that rests on consent is erased when nothing else keeps it, or kept and restricted (an
+    /// archival duty, art. 17(3)(b)) or kept (a legal hold, another person's consent), each
+    /// answered with its ground. Documents on another legal basis are untouched ("not_consent_based").
+    std::vector<ErasureOutcome> withdrawConsent(const std::string& tenantId, const std::string& subjectId, std::int64_t now);
+
     /// Erases one document (retention disposal): keys and rows first, then the blobs.
     void eraseDocument(const std::string& tenantId, const std::string& documentId, std::int64_t now);
 
@@ -93,6 +99,8 @@ public:
     std::size_t sweepOrphanBlobs(std::chrono::seconds minimumAge = std::chrono::hours(1));
 
 private:
+    ErasureOutcome settle(const std::string& tenantId, const DocumentRecord& document, const std::string& subjectId,
+                          std::int64_t now);
     Key256 documentKey(const std::string& tenantId, const std::string& documentId);
     Key256 tenantKey(const std::string& tenantId);
 

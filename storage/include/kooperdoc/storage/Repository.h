@@ -102,6 +102,31 @@ struct LegalHold {
     std::string clearedBy;
 };
 
+/// One row of `kooperdoc retention report`.
+struct RetentionStatus {
+    std::string documentId, templateId, ruleId, category, action;
+    std::optional<std::int64_t> triggerAt, endsAt;
+    bool due = false;           ///< endsAt <= now, not erased
+    std::string blockedBy;      ///< "legal_hold: reason", "pending_proposal" — due but not proposable
+};
+
+struct DisposalProposal {
+    std::string id, tenantId, status; ///< "proposed", "approved", "executed", "rejected"
+    std::int64_t createdAt = 0;
+    std::string approvedBy, archiveConsentRef;
+    std::optional<std::int64_t> approvedAt, executedAt;
+    std::vector<RetentionStatus> items;
+};
+
+/// What execution keeps for ever: no names, no PESEL, no content — ids and hashes.
+struct DisposalRecord {
+    std::string id, tenantId, proposalId, documentId, templateId, templateVersion, ruleId, category;
+    std::string revisionSha256; ///< the hashes of every revision, comma-separated
+    std::string approvedBy, archiveConsentRef;
+    std::int64_t executedAt = 0;
+    std::string outcome;        ///< "erased", "skipped: …"
+};
+
 /// The outcome of insertDocument: a retried request with the same idempotency key and the same
 /// body gets the first document back (`replayed`), never a second one.
 struct InsertResult {
@@ -170,6 +195,18 @@ public:
     /// The master key's fingerprint recorded at first use; records \p fingerprint when none is.
     /// Error{kFailedPrecondition, "storage.master_key_mismatch"} when another one is recorded.
     virtual void checkMasterKey(const std::string& fingerprint) = 0;
+
+    // Disposal (Retention.h drives the workflow).
+    virtual void insertDisposalProposal(const DisposalProposal& proposal) = 0;
+    virtual std::optional<DisposalProposal> disposalProposal(const std::string& tenantId, const std::string& id) = 0;
+    virtual std::vector<DisposalProposal> disposalProposals(const std::string& tenantId) = 0;
+    /// Moves a proposal from \p expectedStatus to \p status, recording who and when;
+    /// Error{kFailedPrecondition, "retention.proposal_state"} when it is not in \p expectedStatus.
+    virtual void updateDisposalProposal(const std::string& tenantId, const std::string& id, const std::string& expectedStatus,
+                                        const std::string& status, const std::string& by, const std::string& archiveConsentRef,
+                                        std::int64_t at) = 0;
+    virtual void insertDisposalRecord(const DisposalRecord& record) = 0;
+    virtual std::vector<DisposalRecord> disposalRecords(const std::string& tenantId) = 0;
 
     /// After an erasure: no freed page may keep erased rows. SQLite overwrites freed pages
     /// (secure_delete) and here truncates the WAL, which still holds the old page images;
