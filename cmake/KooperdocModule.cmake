@@ -25,6 +25,18 @@ if(KOOPERDOC_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# The fuzzers reach into every library (the verify path uses pdf, signing, trust, templates):
+# coverage guidance and the sanitizers must see that code too, not only the fuzzers' own files.
+# Each fuzzer adds -fsanitize=fuzzer (libFuzzer's main) when it links.
+if(KOOPERDOC_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "KOOPERDOC_FUZZ=ON needs clang (libFuzzer)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # kooperdoc_tests(NAME SOURCES ... DEPS ...): one Catch2 binary per module, every TEST_CASE
 # registered with ctest on its own so failures are named and suites run in parallel.
 # PROPERTIES ...: more ctest properties for every test of the binary (e.g. FIXTURES_REQUIRED).

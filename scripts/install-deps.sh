@@ -14,7 +14,8 @@ test_tools=(
   poppler-utils qpdf libnss3-tools xmlsec1
   default-jre-headless libpdfbox2-java libbcprov-java libbcpkix-java
   libactivation-java libjaxb-api-java
-  postgresql
+  postgresql sqlite3
+  clang-14 libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh
 )
 
 want=("${build_runtime[@]}")

@@ -4,6 +4,7 @@
 // then ./pdf_reader_fuzz corpus-dir (seed it with ../shared/corpus/pyhanko/pdf).
 // The only acceptable way out is a kooperdoc::Error with a "pdf." reason; anything else
 // (a crash, a sanitizer report, another exception, a timeout, an out-of-memory) is a bug.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     pdf::PdfLimits limits;
     limits.maxDecompressedBytes = 16u << 20; // keep libFuzzer's RSS limit out of reach
     limits.maxParsedValues = 200'000;
+    // Below libFuzzer's -timeout: a spent budget is a verdict; only a loop the deadline checks
+    // do not reach runs into libFuzzer's timeout and is reported.
+    limits.maxDuration = std::chrono::seconds(2);
     try {
         const pdf::PdfReader reader(std::string(reinterpret_cast<const char*>(data), size), limits);
         for (std::size_t r = 0; r < reader.revisionCount(); ++r)

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <functional>
@@ -59,6 +60,37 @@ int hexValue(unsigned char c) {
     return -1;
 }
 
+/// PdfLimits::maxDuration as a point in time. Reading the clock costs tens of nanoseconds, so
+/// hot loops call checkSometimes(), which reads it once per kCallsPerClockRead calls.
+class Deadline {
+public:
+    explicit Deadline(std::chrono::milliseconds budget) {
+        using namespace std::chrono;
+        // A year or more is "no limit": it also keeps now() + budget from overflowing.
+        if (budget < hours(24 * 365)) deadline_ = steady_clock::now() + std::max(budget, milliseconds(0));
+    }
+
+    void check() const {
+        if (deadline_ && std::chrono::steady_clock::now() >= *deadline_)
+            limitExceeded("took longer than maxDuration");
+    }
+    void checkSometimes() {
+        if (++calls_ % kCallsPerClockRead == 0) check();
+    }
+
+private:
+    static constexpr std::size_t kCallsPerClockRead = 256;
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
+    std::size_t calls_ = 0;
+};
+
+/// What every parser of one reader draws from: the count of parsed values and the deadline.
+struct ParseBudget {
+    explicit ParseBudget(const PdfLimits& limits) : deadline(limits.maxDuration) {}
+    std::size_t valuesParsed = 0;
+    Deadline deadline;
+};
+
 /// Resolves an indirect /Length while a stream is parsed; structural streams get one that
 /// refuses (their dictionaries must be direct).
 using LengthResolver = std::function<std::optional<std::int64_t>(ObjectRef)>;
@@ -67,8 +99,8 @@ using LengthResolver = std::function<std::optional<std::int64_t>(ObjectRef)>;
 /// decoded data (then string positions are not file offsets).
 class Parser {
 public:
-    Parser(std::string_view data, bool fileOffsets, const PdfLimits& limits, std::size_t& valueCounter)
-        : data_(data), fileOffsets_(fileOffsets), limits_(limits), valueCounter_(valueCounter) {}
+    Parser(std::string_view data, bool fileOffsets, const PdfLimits& limits, ParseBudget& budget)
+        : data_(data), fileOffsets_(fileOffsets), limits_(limits), budget_(budget) {}
 
     std::size_t pos = 0;
 
@@ -139,7 +171,8 @@ public:
     PdfObject parseValue(std::size_t depth) {
         skipWhitespaceAndComments();
         if (atEnd()) malformed("unexpected end of data at " + std::to_string(pos));
-        if (++valueCounter_ > limits_.maxParsedValues) limitExceeded("more than maxParsedValues values");
+        if (++budget_.valuesParsed > limits_.maxParsedValues) limitExceeded("more than maxParsedValues values");
+        budget_.deadline.checkSometimes();
         const unsigned char c = peek();
         switch (c) {
         case '[':
@@ -382,7 +415,7 @@ private:
     std::string_view data_;
     bool fileOffsets_;
     const PdfLimits& limits_;
-    std::size_t& valueCounter_;
+    ParseBudget& budget_;
 };
 
 /// Inflates with a hard cap on the output, so a small bomb cannot take memory.
@@ -634,13 +667,13 @@ const PdfObject& PdfDictionary::get(std::string_view key) const {
 
 class PdfReader::Impl {
 public:
-    explicit Impl(PdfReader& reader) : r_(reader) {}
+    explicit Impl(PdfReader& reader) : budget(reader.limits_), r_(reader) {}
 
     void load();
 
     PdfObject resolve(ObjectRef ref, std::size_t revision);
     std::string decode(const PdfStream& stream);
-    std::size_t valueCounter = 0;
+    ParseBudget budget;
 
 private:
     struct ObjectStreamContent {
@@ -692,7 +725,8 @@ std::vector<Marker> PdfReader::Impl::findMarkers() {
     const std::string_view data = r_.bytes_;
     std::vector<Marker> markers;
     for (std::size_t at = data.find("startxref"); at != std::string_view::npos; at = data.find("startxref", at + 1)) {
-        Parser p(data, true, r_.limits_, valueCounter);
+        budget.deadline.checkSometimes();
+        Parser p(data, true, r_.limits_, budget);
         p.pos = at + 9;
         while (!p.atEnd() && isWhite(p.peek()))
             ++p.pos;
@@ -718,7 +752,7 @@ std::optional<std::size_t> PdfReader::Impl::locateSection(std::size_t declaredOf
             (at + 4 >= data.size() || !isRegular(static_cast<unsigned char>(data[at + 4]))))
             return true;
         if (!isDigit(static_cast<unsigned char>(data[at]))) return false;
-        Parser p(data, true, r_.limits_, valueCounter);
+        Parser p(data, true, r_.limits_, budget);
         p.pos = at;
         ObjectRef ref;
         if (!p.tryObjectHeader(ref)) return false;
@@ -749,7 +783,7 @@ ParsedSection PdfReader::Impl::readSection(std::size_t declaredOffset) {
     const auto found = locateSection(declaredOffset);
     if (!found) malformed("no xref section at offset " + std::to_string(declaredOffset));
     section.info.actualOffset = *found;
-    Parser p(r_.bytes_, true, r_.limits_, valueCounter);
+    Parser p(r_.bytes_, true, r_.limits_, budget);
     p.pos = *found;
     if (p.tryKeyword("xref")) {
         section.info.kind = XrefSectionInfo::Kind::kTable;
@@ -831,7 +865,7 @@ void PdfReader::Impl::readXrefStream(std::size_t offset, ParsedSection& section,
     const LengthResolver noIndirectLength = [](ObjectRef) -> std::optional<std::int64_t> {
         malformed("xref stream with an indirect /Length");
     };
-    Parser p(r_.bytes_, true, r_.limits_, valueCounter);
+    Parser p(r_.bytes_, true, r_.limits_, budget);
     p.pos = offset;
     ObjectRef ref;
     if (!p.tryObjectHeader(ref)) malformed("no xref stream object at " + std::to_string(offset));
@@ -957,7 +991,7 @@ std::optional<std::size_t> PdfReader::Impl::findObjectHeader(std::size_t offset,
     auto matches = [&](std::size_t at) {
         if (at >= data.size() || !isDigit(static_cast<unsigned char>(data[at]))) return false;
         if (at > 0 && isRegular(static_cast<unsigned char>(data[at - 1]))) return false;
-        Parser p(data, true, r_.limits_, valueCounter);
+        Parser p(data, true, r_.limits_, budget);
         p.pos = at;
         ObjectRef ref;
         return p.tryObjectHeader(ref) && ref == expected;
@@ -981,7 +1015,7 @@ PdfObject PdfReader::Impl::parseIndirectAt(std::size_t offset, ObjectRef expecte
         malformed("object " + std::to_string(expected.number) + " " + std::to_string(expected.generation) +
                   " not found at offset " + std::to_string(offset));
     }
-    Parser p(r_.bytes_, true, r_.limits_, valueCounter);
+    Parser p(r_.bytes_, true, r_.limits_, budget);
     p.pos = *found;
     ObjectRef ref;
     p.tryObjectHeader(ref);
@@ -1026,7 +1060,7 @@ PdfReader::Impl::loadObjectStream(std::uint32_t number, const XrefEntry& entry, 
         static_cast<std::uint64_t>(*count) > r_.limits_.maxObjects)
         malformed("object stream /N larger than its data");
     content->first = static_cast<std::size_t>(*first);
-    Parser p(std::string_view(content->data).substr(0, content->first), false, r_.limits_, valueCounter);
+    Parser p(std::string_view(content->data).substr(0, content->first), false, r_.limits_, budget);
     for (std::int64_t i = 0; i < *count; ++i) {
         p.skipWhitespaceAndComments();
         const auto objectNumber = p.tryUnsigned();
@@ -1042,6 +1076,9 @@ PdfReader::Impl::loadObjectStream(std::uint32_t number, const XrefEntry& entry, 
 }
 
 PdfObject PdfReader::Impl::resolve(ObjectRef ref, std::size_t revision) {
+    // Analyses walk cached objects again and again without parsing anything: the deadline is
+    // checked here, not only in the parser.
+    budget.deadline.checkSometimes();
     if (revision >= r_.revisions_.size()) revision = r_.revisions_.size() - 1;
     const auto entry = r_.lookup(ref.number, revision);
     if (!entry || entry->kind == XrefEntry::Kind::kFree) return {};
@@ -1093,7 +1130,7 @@ PdfObject PdfReader::Impl::resolve(ObjectRef ref, std::size_t revision) {
     const auto key = std::make_pair(content->fileOffset, index);
     if (const auto it = failedCompressedObjects_.find(key); it != failedCompressedObjects_.end()) rethrow(it->second);
     try {
-        Parser p(content->data, false, r_.limits_, valueCounter);
+        Parser p(content->data, false, r_.limits_, budget);
         p.pos = content->first + content->header[index].second;
         PdfObject value = p.parseValue(0);
         p.skipWhitespaceAndComments();
@@ -1131,11 +1168,12 @@ std::string PdfReader::Impl::decode(const PdfStream& stream) {
     }
     for (std::size_t i = 0; i < filters.size(); ++i) {
         if (filters[i] != "FlateDecode") unsupported("filter /" + filters[i]);
-        const std::size_t budget =
+        const std::size_t remaining =
             r_.limits_.maxDecompressedBytes - std::min(r_.limits_.maxDecompressedBytes, decompressed_);
-        std::string inflated = inflateBounded(data, budget);
+        std::string inflated = inflateBounded(data, remaining);
         decompressed_ += inflated.size();
         data = applyPredictor(inflated, params[i]);
+        budget.deadline.check();
     }
     return data;
 }
@@ -1145,6 +1183,7 @@ std::string PdfReader::Impl::decode(const PdfStream& stream) {
 void PdfReader::Impl::load() {
     const std::string_view data = r_.bytes_;
     if (data.size() > r_.limits_.maxFileSize) limitExceeded("file larger than maxFileSize");
+    budget.deadline.check();
     if (data.substr(0, 1024).find("%PDF-") == std::string_view::npos) malformed("no %PDF- header");
     const std::vector<Marker> markers = findMarkers();
     if (markers.empty()) malformed("no startxref/%%EOF");
@@ -1156,6 +1195,7 @@ void PdfReader::Impl::load() {
     while (next) {
         if (!visited.insert(*next).second) malformed("xref /Prev chain loops");
         if (chain.size() >= r_.limits_.maxXrefSections) limitExceeded("more xref sections than maxXrefSections");
+        budget.deadline.check();
         chain.push_back(readSection(*next));
         next = chain.back().prev;
     }
@@ -1213,6 +1253,7 @@ void PdfReader::Impl::load() {
 
     for (std::size_t at = data.find("%%EOF"); at != std::string_view::npos; at = data.find("%%EOF", at + 1)) {
         if (r_.strayEofMarkers_.size() >= maxMarkers()) limitExceeded("too many %%EOF markers");
+        budget.deadline.checkSometimes();
         const bool endsRevision = std::any_of(r_.revisions_.begin(), r_.revisions_.end(),
                                               [&](const Revision& rev) { return rev.eofMarkerEnd == at + 5; });
         if (!endsRevision) r_.strayEofMarkers_.push_back(at + 5);
@@ -1300,6 +1341,10 @@ std::string PdfReader::decodeStream(const PdfStream& stream) const {
     return impl_->decode(stream);
 }
 
+void PdfReader::checkDeadline() const {
+    impl_->budget.deadline.check();
+}
+
 bool PdfReader::sameValue(const PdfObject& a, const PdfObject& b) const {
     if (a.type() != b.type()) return false;
     switch (a.type()) {
@@ -1341,8 +1386,8 @@ bool PdfReader::sameValue(const PdfObject& a, const PdfObject& b) const {
 }
 
 PdfObject PdfReader::parseValue(std::string_view text, const PdfLimits& limits) {
-    std::size_t counter = 0;
-    Parser p(text, false, limits, counter);
+    ParseBudget budget(limits);
+    Parser p(text, false, limits, budget);
     PdfObject value = p.parseValue(0);
     p.skipWhitespaceAndComments();
     if (!p.atEnd()) malformed("trailing data after the value");

@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "Process.h"
 #include "TestPaths.h"
@@ -275,6 +276,42 @@ TEST_CASE("nesting beyond the limit is pdf.limit_exceeded, never a stack overflo
     for (int i = 0; i < 2000; ++i)
         many += "1 ";
     CHECK(reasonOf([&] { PdfReader::parseValue(many + "]", limits); }) == "pdf.limit_exceeded");
+}
+
+TEST_CASE("a spent time budget is pdf.limit_exceeded wherever it runs out", "[revisions][hostile]") {
+    PdfWriter w = minimalDocument();
+    w.finishTable();
+    PdfLimits limits;
+    CHECK(limits.maxDuration == std::chrono::seconds(10));
+    SECTION("a zero budget refuses the file before reading it") {
+        limits.maxDuration = std::chrono::milliseconds(0);
+        CHECK(reasonOf([&] { (void)PdfReader(w.bytes(), limits); }) == "pdf.limit_exceeded");
+        CHECK(exercise(w.bytes(), limits) == "pdf.limit_exceeded");
+    }
+    SECTION("the parser reads the clock while it parses, not only at the start") {
+        limits.maxDuration = std::chrono::milliseconds(0);
+        CHECK(reasonOf([&] { PdfReader::parseValue("[1 2 3]", limits); }).empty()); // fewer values than a clock read
+        std::string many = "[";
+        for (int i = 0; i < 2000; ++i)
+            many += "1 ";
+        CHECK(reasonOf([&] { PdfReader::parseValue(many + "]", limits); }) == "pdf.limit_exceeded");
+    }
+    SECTION("the budget runs from construction on, into the analysis") {
+        // Deterministic without an injected clock: the steady clock never runs backwards, so
+        // after the sleep the budget is spent, however fast or slow the machine is.
+        limits.maxDuration = std::chrono::milliseconds(200);
+        const PdfReader reader(w.bytes(), limits);
+        CHECK_NOTHROW(reader.checkDeadline());
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        CHECK(reasonOf([&] { reader.checkDeadline(); }) == "pdf.limit_exceeded");
+        CHECK(reasonOf([&] { (void)analyzeDocument(reader); }) == "pdf.limit_exceeded");
+    }
+    SECTION("a year or more is no budget at all") {
+        limits.maxDuration = std::chrono::milliseconds::max();
+        CHECK(exercise(w.bytes(), limits).empty());
+        limits.maxDuration = std::chrono::hours(24 * 365);
+        CHECK(exercise(w.bytes(), limits).empty());
+    }
 }
 
 TEST_CASE("text strings decode PDFDocEncoding and UTF-16BE", "[revisions][parser]") {

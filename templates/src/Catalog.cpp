@@ -209,7 +209,11 @@ Catalog Catalog::fromFiles(const std::map<std::string, std::string>& files) {
         byTemplate[path.substr(0, slash)][path.substr(slash + 1)] = content;
     }
     Catalog catalog;
-    for (const auto& [folder, folderFiles] : byTemplate) {
+    for (const auto& entry : byTemplate) {
+        // Plain references, not structured bindings: C++17 lets no lambda capture those (clang
+        // refuses, and the fuzz build uses clang).
+        const std::string& folder = entry.first;
+        const std::map<std::string, std::string>& folderFiles = entry.second;
         auto need = [&](const std::string& name) -> const std::string& {
             const auto it = folderFiles.find(name);
             if (it == folderFiles.end()) defect(folder, "missing " + name);

@@ -14,6 +14,7 @@
 // Nothing else escapes: no std::bad_alloc from a claimed size, no out-of-range access, no
 // unbounded recursion. A PdfReader is not thread-safe (it caches lazily); use one per thread.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -39,6 +40,12 @@ struct PdfLimits {
     /// "startxref" and "%%EOF" markers.
     std::size_t maxXrefSections = 256;
     std::size_t maxParsedValues = 2'000'000; ///< values parsed (and cached) by one reader
+    /// Wall-clock budget of one reader, counted from its construction: loading, parsing,
+    /// inflating and the revision analysis (and, in verify::verifyPdf, the CMS and chain work).
+    /// The other limits bound each resource; this bounds their product, which a file can still
+    /// make large (many cheap walks over the same objects). Zero fails at the first check; a
+    /// budget of a year or more means none.
+    std::chrono::milliseconds maxDuration{10'000};
 };
 
 struct ObjectRef {
@@ -236,6 +243,11 @@ public:
     /// Deep value equality; references compare by number and generation, streams by
     /// dictionary and raw data (like pyHanko's identity check).
     bool sameValue(const PdfObject& a, const PdfObject& b) const;
+
+    /// Throws "pdf.limit_exceeded" once PdfLimits::maxDuration has passed since construction.
+    /// The reader checks it itself while it parses, inflates and resolves; long loops outside
+    /// it (the revision analysis, signature verification) call it too.
+    void checkDeadline() const;
 
     /// Parses one direct object from text (for tests and tools); limits apply as for a file.
     static PdfObject parseValue(std::string_view text, const PdfLimits& limits = {});
