@@ -393,6 +393,7 @@ private:
     /// explode is refused (kOther) instead of being analysed for hours.
     void spendWork() const {
         if (++work_ > kWorkLimit) suspicious("diff.too_complex", "the update is too large to analyse");
+        if (work_ % kWorkPerClockRead == 0) r_.checkDeadline();
     }
     std::set<std::uint32_t> newDependencies(const PdfObject& start) const {
         return newDependencies(start, old_ + 1, new_);
@@ -1240,6 +1241,7 @@ private:
     std::vector<Approval> approvals_;
     std::map<std::uint32_t, std::string> widgetOwners_;
     static constexpr std::size_t kWorkLimit = 20'000'000;
+    static constexpr std::size_t kWorkPerClockRead = 4096;
     mutable std::size_t work_ = 0;
     std::set<Site> pageAnnotationSites_;
     bool pageAnnotationSitesReady_ = false;
@@ -1370,6 +1372,73 @@ std::vector<FieldVisit> listFormFields(const PdfReader& reader, std::size_t revi
     return out;
 }
 
+/// Our rule beyond pyHanko's. The differ compares each later revision with the signed one, so
+/// a signature made after the signed revision and changed later looks like one fresh signing:
+/// its dictionary rewritten (a /Reason or /M nobody signed), its field pointed at another value,
+/// or its appearance drawn anew after the signer saw it. A signature field already signed in the
+/// revision before \p diff's must keep its value, and neither its field dictionary, nor its
+/// signature dictionary, nor its appearance streams may be rewritten with other content.
+using SignatureFieldsByRevision = std::map<std::size_t, std::map<std::string, FieldVisit>>;
+
+void keepEarlierSignatures(const PdfReader& reader, RevisionDiff& diff, SignatureFieldsByRevision& listed) {
+    if (diff.level == Level::kOther || diff.revision == 0) return;
+    reader.checkDeadline();
+    const std::size_t previous = diff.revision - 1;
+    // A review walks its revisions in order: each field list serves as "after", then "before".
+    auto signatureFields = [&](std::size_t revision) -> const std::map<std::string, FieldVisit>& {
+        const auto cached = listed.find(revision);
+        if (cached != listed.end()) return cached->second;
+        std::map<std::string, FieldVisit> fields;
+        const PdfObject root = reader.deref(reader.trailer(revision).get("Root"), revision);
+        if (const PdfDictionary* rootDict = root.asDictionary())
+            for (auto& field : listFormFields(reader, revision, *rootDict))
+                if (field.type == "Sig") fields.emplace(field.name, std::move(field));
+        return listed.emplace(revision, std::move(fields)).first->second;
+    };
+    // Written again in this revision, with other content than before.
+    auto rewritten = [&](ObjectRef ref) {
+        return reader.lastChange(ref.number, diff.revision) == diff.revision &&
+               !reader.sameValue(reader.resolve(ref, previous), reader.resolve(ref, diff.revision));
+    };
+    const std::map<std::string, FieldVisit>* after = nullptr;
+    for (const auto& [name, field] : signatureFields(previous)) {
+        const auto value = field.dict.get("V").asReference();
+        if (!value) continue;
+        if (after == nullptr) after = &signatureFields(diff.revision);
+        const auto now = after->find(name);
+        const auto nowValue = now == after->end() ? std::nullopt : now->second.dict.get("V").asReference();
+        ChangeFinding finding{diff.revision, value->number, Level::kOther, "", ""};
+        if (!nowValue || *nowValue != *value) {
+            finding.code = "diff.signature_value_replaced";
+            finding.detail = "signature field " + name + " was signed; its value was removed or replaced";
+        } else if (rewritten(*value)) {
+            finding.code = "diff.signature_redefined";
+            finding.detail = "the signature dictionary of field " + name + " was rewritten";
+        } else if (rewritten(field.ref)) {
+            finding.object = field.ref.number;
+            finding.code = "diff.signed_field_changed";
+            finding.detail = "signature field " + name + " was signed; its dictionary was rewritten";
+        } else {
+            const PdfObject appearances = reader.deref(field.dict.get("AP"), previous);
+            const PdfDictionary* ap = appearances.asDictionary();
+            for (const char* key : {"N", "R", "D"}) {
+                const auto stream = ap != nullptr ? ap->get(key).asReference() : std::nullopt;
+                if (stream && rewritten(*stream)) {
+                    finding.object = stream->number;
+                    finding.code = "diff.signed_appearance_changed";
+                    finding.detail = "signature field " + name + " was signed; its appearance was redrawn";
+                    break;
+                }
+            }
+            if (finding.code.empty()) continue;
+        }
+        diff.level = Level::kOther;
+        diff.unexplainedObjects.push_back(finding.object);
+        diff.findings.push_back(std::move(finding));
+        return;
+    }
+}
+
 std::string derWithoutPadding(const std::string& contents) {
     // A DER SEQUENCE knows its own length; what follows is the signer's zero padding.
     if (contents.size() >= 2 && static_cast<unsigned char>(contents[0]) == 0x30) {
@@ -1453,7 +1522,10 @@ RevisionDiff diffRevisions(const PdfReader& reader, std::size_t base, std::size_
                     "diffRevisions needs base < revision < revision count");
     try {
         const Usages usages = collectUsages(reader, base);
-        return Differ(reader, base, revision, options, usages).run();
+        RevisionDiff diff = Differ(reader, base, revision, options, usages).run();
+        SignatureFieldsByRevision listed;
+        keepEarlierSignatures(reader, diff, listed);
+        return diff;
     } catch (const Error& e) {
         return unreadableDiff(base, revision, e);
     }
@@ -1466,16 +1538,20 @@ ModificationReview reviewUpdates(const PdfReader& reader, std::size_t base, cons
     try {
         usages = collectUsages(reader, base);
     } catch (const Error& e) {
+        reader.checkDeadline(); // a spent time budget is the file's verdict, not this revision's
         review.revisions.push_back(unreadableDiff(base, base + 1, e));
         review.level = Level::kOther;
         review.findings = review.revisions.back().findings;
         return review;
     }
+    SignatureFieldsByRevision signatureFields;
     for (std::size_t r = base + 1; r < reader.revisionCount(); ++r) {
         RevisionDiff diff;
         try {
             diff = Differ(reader, base, r, options, usages).run();
+            keepEarlierSignatures(reader, diff, signatureFields);
         } catch (const Error& e) {
+            reader.checkDeadline();
             diff = unreadableDiff(base, r, e);
         }
         review.level = maxLevel(review.level, diff.level);
@@ -1646,11 +1722,48 @@ DocumentAnalysis analyzeDocument(const PdfReader& reader) {
         sig.docMdpOk = docMdpPermits(sig.docMdpPermission, sig.modificationLevel);
         doc.signatures.push_back(std::move(sig));
     }
+    // Our rule (EU DSS's ByteRangeCollision): a signature claims bytes no other one claims. Two
+    // fields sharing one signature dictionary, or two ranges ending at the same offset (a copied
+    // /ByteRange: one revision holds one signature), make both signatures fail.
+    std::map<ObjectRef, std::vector<std::size_t>> byDictionary;
+    std::map<std::int64_t, std::vector<std::size_t>> byRangeEnd;
+    const auto fileSize = static_cast<std::int64_t>(reader.bytes().size());
+    for (std::size_t i = 0; i < doc.signatures.size(); ++i) {
+        const SignatureInfo& sig = doc.signatures[i];
+        if (sig.signatureRef) byDictionary[*sig.signatureRef].push_back(i);
+        const auto& br = sig.byteRange;
+        // Only ranges inside the file can share an end (and the sum cannot overflow).
+        if (br.size() == 4 && br[2] >= 0 && br[3] >= 0 && br[2] <= fileSize && br[3] <= fileSize && br[2] + br[3] > 0)
+            byRangeEnd[br[2] + br[3]].push_back(i);
+    }
+    auto collide = [&](const std::vector<std::size_t>& group) {
+        if (group.size() < 2) return;
+        std::string names;
+        for (const auto i : group)
+            names += (names.empty() ? "" : ", ") + doc.signatures[i].fieldName;
+        for (const auto i : group) {
+            SignatureInfo& sig = doc.signatures[i];
+            sig.modificationLevel = Level::kOther;
+            sig.docMdpOk = false;
+            // A shared dictionary is also a shared range: one finding is enough.
+            if (std::any_of(sig.findings.begin(), sig.findings.end(),
+                            [](const ChangeFinding& f) { return f.code == "signature.byterange_collision"; }))
+                continue;
+            sig.findings.push_back({last, 0, Level::kOther, "signature.byterange_collision",
+                                    "signatures " + names + " claim the same bytes"});
+        }
+    };
+    for (const auto& [ref, group] : byDictionary)
+        collide(group);
+    for (const auto& [end, group] : byRangeEnd)
+        collide(group);
     std::stable_sort(doc.signatures.begin(), doc.signatures.end(), [](const SignatureInfo& a, const SignatureInfo& b) {
         const std::size_t ra = a.signedRevision.value_or(SIZE_MAX);
         const std::size_t rb = b.signedRevision.value_or(SIZE_MAX);
         return ra != rb ? ra < rb : a.fieldName < b.fieldName;
     });
+    // Steps above turn a reader error into a finding; a spent time budget must not end as one.
+    reader.checkDeadline();
     return doc;
 }
 

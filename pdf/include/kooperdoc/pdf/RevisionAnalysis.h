@@ -24,7 +24,13 @@
 //  - freeing an object in use is kOther; a free entry for an unused number is ignored;
 //  - approvals through /Reference and /TransformParams need fresh object numbers;
 //  - "every place that referred to it" is tracked as the last hop (container object and path
-//    inside it) rather than every absolute path, which keeps the work linear.
+//    inside it) rather than every absolute path, which keeps the work linear;
+//  - a signature once made never changes: in every later revision the signature dictionary, the
+//    field, its value and its appearance streams of each field already signed stay as they were
+//    (diff.signature_redefined, diff.signature_value_replaced, diff.signed_field_changed,
+//    diff.signed_appearance_changed), which pyHanko only checks against the covered revision;
+//  - two signatures claiming the same bytes (one dictionary shared by two fields, or two ranges
+//    ending at the same offset) fail both (signature.byterange_collision).
 
 #include <cstddef>
 #include <cstdint>
