@@ -16,10 +16,10 @@ namespace {
 
 constexpr const char* kUsage =
     "kooperdoc verify FILE.pdf [--json] [--html OUT.html] [--pdf OUT.pdf] [--trust CA.pem]... [--at TIME]\n"
-    "                 [--require-revocation] [--crl FILE]... [--trusted-list TL.xml]... [--list-signer SIGNER.pem]...";
+    "                 [--require-revocation] [--crl FILE]... [--ocsp FILE]... [--trusted-list TL.xml]... [--list-signer SIGNER.pem]...";
 
 int verifyCommand(Context& ctx, const std::vector<std::string>& args) {
-    Arguments a(args, {"--trust", "--at", "--crl", "--trusted-list", "--list-signer", "--html", "--pdf"}, {"--json", "--require-revocation"});
+    Arguments a(args, {"--trust", "--at", "--crl", "--ocsp", "--trusted-list", "--list-signer", "--html", "--pdf"}, {"--json", "--require-revocation"});
     a.expectPositionals(1, kUsage);
     verify::VerifyOptions options;
     options.requireRevocation = a.flag("--require-revocation");
@@ -36,6 +36,7 @@ int verifyCommand(Context& ctx, const std::vector<std::string>& args) {
         for (const auto& path : a.values("--crl")) {
             for (auto& der : verify::crlsFromPemOrDer(readInput(path))) options.extraCrlsDer.push_back(std::move(der));
         }
+        for (const auto& path : a.values("--ocsp")) options.extraOcspResponsesDer.push_back(verify::ocspResponseFromDer(readInput(path)));
         // Every list is checked against every --list-signer, at the current time: a list that is
         // expired, unsigned or signed by someone else is refused, never used half-way.
         std::vector<std::string> listSigners;
@@ -85,7 +86,8 @@ void addVerifyCommands(CommandTable& table) {
                            "\n\n"
                            "Reports, per signature and document timestamp, integrity, cryptographic validity, the\n"
                            "chain to the --trust anchors (PEM or DER; nothing embedded is trusted), revocation from\n"
-                           "the DSS and --crl files, coverage and later changes, the PAdES level, and an indication\n"
+                           "the DSS (CRLs and OCSP responses), --crl and --ocsp (DER OCSPResponse) files, coverage and\n"
+                           "later changes, the PAdES level, and an indication\n"
                            "TOTAL-PASSED / TOTAL-FAILED / INDETERMINATE. --at validates at another moment (ISO 8601\n"
                            "UTC or epoch seconds); --require-revocation turns missing revocation data from a warning\n"
                            "into INDETERMINATE / TRY_LATER. Exit 0 when there is at least one signature and every one\n"

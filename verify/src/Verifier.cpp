@@ -5,6 +5,7 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -51,6 +52,12 @@ struct CmsFree {
 };
 struct BioFree {
     void operator()(BIO* b) const { BIO_free(b); }
+};
+struct BasicResponseFree {
+    void operator()(OCSP_BASICRESP* b) const { OCSP_BASICRESP_free(b); }
+};
+struct CertIdFree {
+    void operator()(OCSP_CERTID* c) const { OCSP_CERTID_free(c); }
 };
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 using CrlPtr = std::unique_ptr<X509_CRL, CrlFree>;
@@ -240,12 +247,45 @@ std::optional<OwnCheck> checkEdDsa(CMS_ContentInfo* cms, X509* signer, const std
     return result;
 }
 
+/// Why the SignerInfo's algorithms are below this verifier's policy, or empty. The floor follows
+/// ETSI TS 119 312 and EU DSS's default constraints: no MD5 or SHA-1 digests (in digestAlgorithm
+/// or in a combined signatureAlgorithm such as sha1WithRSAEncryption), RSA and DSA keys of at
+/// least 2048 bits, elliptic curves of at least 256 bits. EdDSA pairs are checked by checkEdDsa.
+std::string cryptoConstraintProblem(CMS_ContentInfo* cms, X509* signer, const std::string& digestName) {
+    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms);
+    if (sk_CMS_SignerInfo_num(infos) != 1) return {};
+    const auto weakDigest = [](int nid) { return nid == NID_md5 || nid == NID_sha1 || nid == NID_md5_sha1 || nid == NID_md2 || nid == NID_md4; };
+    if (digestName == "unknown") return "the digest algorithm is unknown to this verifier";
+    X509_ALGOR* digestAlgorithm = nullptr;
+    X509_ALGOR* signatureAlgorithm = nullptr;
+    CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(infos, 0), nullptr, nullptr, &digestAlgorithm, &signatureAlgorithm);
+    const ASN1_OBJECT* oid = nullptr;
+    X509_ALGOR_get0(&oid, nullptr, nullptr, digestAlgorithm);
+    if (oid != nullptr && weakDigest(OBJ_obj2nid(oid))) return std::string("the digest algorithm ") + OBJ_nid2sn(OBJ_obj2nid(oid)) + " is no longer accepted";
+    X509_ALGOR_get0(&oid, nullptr, nullptr, signatureAlgorithm);
+    int signatureDigest = NID_undef;
+    if (oid != nullptr && OBJ_find_sigid_algs(OBJ_obj2nid(oid), &signatureDigest, nullptr) == 1 && weakDigest(signatureDigest)) {
+        return std::string("the signature algorithm ") + OBJ_nid2sn(OBJ_obj2nid(oid)) + " is no longer accepted";
+    }
+    EVP_PKEY* key = signer == nullptr ? nullptr : X509_get0_pubkey(signer);
+    ERR_clear_error();
+    if (key == nullptr) return {};
+    const int type = EVP_PKEY_get_base_id(key);
+    const int bits = EVP_PKEY_get_bits(key);
+    if ((type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS || type == EVP_PKEY_DSA) && bits < 2048) {
+        return "the signer's " + std::string(type == EVP_PKEY_DSA ? "DSA" : "RSA") + " key has " + std::to_string(bits) +
+               " bits, fewer than 2048";
+    }
+    if (type == EVP_PKEY_EC && bits < 256) return "the signer's elliptic curve key has " + std::to_string(bits) + " bits, fewer than 256";
+    return {};
+}
+
 // ------------------------------------------------------------------ the DSS, with our reader
 
 struct Dss {
     std::vector<std::string> certificatesDer;
     std::vector<std::string> crlsDer;
-    std::size_t ocspResponses = 0;
+    std::vector<std::string> ocspResponsesDer;
     bool present = false;
 };
 
@@ -273,7 +313,7 @@ Dss readDss(const pdf::PdfReader& reader, std::vector<std::string>& warnings) {
         };
         dss.certificatesDer = streams("Certs");
         dss.crlsDer = streams("CRLs");
-        dss.ocspResponses = streams("OCSPs").size();
+        dss.ocspResponsesDer = streams("OCSPs");
     } catch (const Error& e) {
         warnings.push_back("verify.dss_unreadable: " + std::string(e.what()));
     }
@@ -350,6 +390,46 @@ struct Crl {
     bool fromDss = false;
 };
 
+struct OcspResponse {
+    std::unique_ptr<OCSP_BASICRESP, BasicResponseFree> basic;
+    bool fromDss = false;
+};
+
+/// What the OCSP responses say about one certificate: kGood, kRevoked or kUnknown (an
+/// authentic answer that is "unknown", stale or not yet valid at the validation time); kNotChecked
+/// when no usable response names it.
+struct OcspFinding {
+    RevocationStatus status = RevocationStatus::kNotChecked;
+    bool fromDss = false;
+    std::string detail;
+};
+
+/// Producers' clocks drift: an OCSP response made a little after the validation time (or expiring
+/// a little before it) still speaks for that moment.
+constexpr std::int64_t kOcspClockSkewSeconds = 300;
+
+/// X509_verify_cert callback for the CRL pass: a certificate a fresh OCSP "good" covers needs no
+/// CRL of its own (the app data is the list of such certificates), and neither does the anchor,
+/// which X509_V_FLAG_CRL_CHECK_ALL would otherwise check too.
+int acceptOcspCovered(int ok, X509_STORE_CTX* ctx) {
+    if (ok == 1) return ok;
+    const int error = X509_STORE_CTX_get_error(ctx);
+    if (error != X509_V_ERR_UNABLE_TO_GET_CRL && error != X509_V_ERR_CRL_HAS_EXPIRED && error != X509_V_ERR_CRL_NOT_YET_VALID) {
+        return ok;
+    }
+    if (error == X509_V_ERR_UNABLE_TO_GET_CRL &&
+        X509_STORE_CTX_get_error_depth(ctx) == sk_X509_num(X509_STORE_CTX_get0_chain(ctx)) - 1) {
+        return 1;
+    }
+    const auto* covered = static_cast<const std::vector<X509*>*>(X509_STORE_CTX_get_app_data(ctx));
+    X509* current = X509_STORE_CTX_get_current_cert(ctx);
+    if (covered == nullptr || current == nullptr) return ok;
+    for (X509* c : *covered) {
+        if (X509_cmp(c, current) == 0) return 1;
+    }
+    return ok;
+}
+
 struct ChainResult {
     bool ok = false;
     int error = X509_V_OK;
@@ -361,12 +441,14 @@ struct ChainResult {
     bool revocationLeafOnly = false;
     std::string revocationDetail;
     bool expiredSomewhere = false;
+    std::vector<std::string> warnings; ///< unusable OCSP responses for this chain
 };
 
 class TrustContext {
 public:
     TrustContext(const std::vector<std::string>& anchorsDer, const std::vector<std::string>& dssCrls,
-                 const std::vector<std::string>& extraCrls, std::vector<std::string>& warnings) {
+                 const std::vector<std::string>& extraCrls, const std::vector<std::string>& dssOcsps,
+                 const std::vector<std::string>& extraOcsps, std::vector<std::string>& warnings) {
         for (const auto& der : anchorsDer) {
             if (auto c = certificateFromDer(der)) anchors_.push_back(std::move(c));
             else warnings.push_back("verify.anchor_unreadable: a trust anchor is not a DER certificate");
@@ -379,6 +461,30 @@ public:
             if (auto c = crlFromDer(der)) crls_.push_back({std::move(c), false});
             else warnings.push_back("verify.crl_unreadable: a configured CRL is not DER");
         }
+        const auto addOcsp = [&](const std::string& der, bool fromDss) {
+            const char* where = fromDss ? "a DSS OCSP response" : "a configured OCSP response";
+            const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+            std::unique_ptr<OCSP_RESPONSE, decltype(&OCSP_RESPONSE_free)> response(
+                d2i_OCSP_RESPONSE(nullptr, &cursor, static_cast<long>(der.size())), &OCSP_RESPONSE_free);
+            ERR_clear_error();
+            if (!response) {
+                warnings.push_back(std::string("verify.ocsp_unusable: ") + where + " is not DER");
+                return;
+            }
+            if (const int status = OCSP_response_status(response.get()); status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+                warnings.push_back(std::string("verify.ocsp_unusable: ") + where + " has status " + OCSP_response_status_str(status));
+                return;
+            }
+            std::unique_ptr<OCSP_BASICRESP, BasicResponseFree> basic(OCSP_response_get1_basic(response.get()));
+            ERR_clear_error();
+            if (!basic) {
+                warnings.push_back(std::string("verify.ocsp_unusable: ") + where + " is not a BasicOCSPResponse");
+                return;
+            }
+            ocsps_.push_back({std::move(basic), fromDss});
+        };
+        for (const auto& der : dssOcsps) addOcsp(der, true);
+        for (const auto& der : extraOcsps) addOcsp(der, false);
     }
 
     /// \p extraAnchorsDer: anchors for this signature only (a trusted list's CA/QC services at
@@ -398,7 +504,7 @@ public:
             }
         }
         const auto run = [&](unsigned long flags, STACK_OF(X509_CRL)* crls, std::vector<std::string>* subjects,
-                             std::vector<X509Ptr>* chainOut) {
+                             std::vector<X509Ptr>* chainOut, const std::vector<X509*>* ocspCovered = nullptr) {
             std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
             for (const auto& anchor : anchors_) X509_STORE_add_cert(store.get(), anchor.get());
             for (const auto& anchor : extraAnchors) X509_STORE_add_cert(store.get(), anchor.get());
@@ -412,6 +518,10 @@ public:
             // not only roots): trust it without requiring its own issuer.
             X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN | flags);
             if (crls != nullptr) X509_STORE_CTX_set0_crls(ctx.get(), crls);
+            if (ocspCovered != nullptr) {
+                X509_STORE_CTX_set_app_data(ctx.get(), const_cast<std::vector<X509*>*>(ocspCovered));
+                X509_STORE_CTX_set_verify_cb(ctx.get(), acceptOcspCovered);
+            }
             const bool ok = X509_verify_cert(ctx.get()) == 1;
             const int error = X509_STORE_CTX_get_error(ctx.get());
             if (ok && (subjects != nullptr || chainOut != nullptr)) {
@@ -438,26 +548,53 @@ public:
             result.errorText = X509_verify_cert_error_string(error);
             return result;
         }
-        // Revocation: a CRL per certificate below the anchor, issued and signed by the next one.
+        // Revocation: per certificate below the anchor, an OCSP response of its issuer (RFC 6960)
+        // or a CRL issued and signed by the next certificate.
+        std::vector<X509*> pool;
+        for (const auto& c : chain) pool.push_back(c.get());
+        for (const auto& c : owned) pool.push_back(c.get());
+        std::vector<OcspFinding> ocsp;
+        for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+            ocsp.push_back(ocspStatus(chain[i].get(), chain[i + 1].get(), pool, at, result.warnings));
+        }
+        for (std::size_t i = 0; i < ocsp.size(); ++i) {
+            if (ocsp[i].status != RevocationStatus::kRevoked) continue;
+            result.revocation = RevocationStatus::kRevoked;
+            result.revocationDetail = ocsp[i].detail;
+            return result;
+        }
+        std::vector<X509*> ocspCovered;
         std::unique_ptr<STACK_OF(X509_CRL), CrlStackFree> used(sk_X509_CRL_new_null());
         bool leafCovered = false, allCovered = chain.size() > 1, dssOnly = true;
         for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
             EVP_PKEY* issuerKey = X509_get0_pubkey(chain[i + 1].get());
-            bool covered = false;
+            bool crlCovered = false, crlFromDssOnly = true;
             for (const auto& crl : crls_) {
                 if (X509_NAME_cmp(X509_CRL_get_issuer(crl.crl.get()), X509_get_issuer_name(chain[i].get())) != 0) continue;
                 if (issuerKey == nullptr || X509_CRL_verify(crl.crl.get(), issuerKey) != 1) continue;
-                covered = true;
-                dssOnly = dssOnly && crl.fromDss;
+                crlCovered = true;
+                crlFromDssOnly = crlFromDssOnly && crl.fromDss;
                 sk_X509_CRL_push(used.get(), crl.crl.get());
             }
             ERR_clear_error();
+            const bool ocspGood = ocsp[i].status == RevocationStatus::kGood;
+            if (ocspGood) ocspCovered.push_back(chain[i].get());
+            const bool covered = crlCovered || ocspGood;
+            if (covered) dssOnly = dssOnly && ((ocspGood && ocsp[i].fromDss) || (crlCovered && crlFromDssOnly));
             if (i == 0) leafCovered = covered;
             allCovered = allCovered && covered;
         }
-        if (!leafCovered) return result;
+        if (!leafCovered) {
+            // An authentic OCSP answer that cannot vouch for the validation time ("unknown",
+            // stale, not yet valid) is not the same as having no data at all.
+            if (!ocsp.empty() && ocsp[0].status == RevocationStatus::kUnknown) {
+                result.revocation = RevocationStatus::kUnknown;
+                result.revocationDetail = ocsp[0].detail;
+            }
+            return result;
+        }
         const unsigned long flags = X509_V_FLAG_CRL_CHECK | (allCovered ? X509_V_FLAG_CRL_CHECK_ALL : 0);
-        const auto [crlOk, crlError] = run(flags, used.get(), nullptr, nullptr);
+        const auto [crlOk, crlError] = run(flags, used.get(), nullptr, nullptr, &ocspCovered);
         result.revocationFromDssOnly = dssOnly;
         result.revocationLeafOnly = !allCovered;
         if (crlOk) {
@@ -473,8 +610,102 @@ public:
     }
 
 private:
+    /// RFC 6960: the responses naming \p certificate (CertID under the response's own hash
+    /// algorithm, issued by \p issuer) whose signature verifies and whose responder is the issuer
+    /// itself or a certificate the issuer gave id-kp-OCSPSigning (4.2.2.2); thisUpdate not after
+    /// and nextUpdate not before \p at. Revoked beats good beats unknown across responses.
+    OcspFinding ocspStatus(X509* certificate, X509* issuer, const std::vector<X509*>& pool, std::int64_t at,
+                           std::vector<std::string>& warnings) const {
+        OcspFinding finding;
+        const std::string subject = nameText(X509_get_subject_name(certificate));
+        const auto rank = [](RevocationStatus s) {
+            return s == RevocationStatus::kRevoked ? 3 : s == RevocationStatus::kGood ? 2 : s == RevocationStatus::kUnknown ? 1 : 0;
+        };
+        const auto unusable = [&](const std::string& why) {
+            const std::string warning = "verify.ocsp_unusable: the OCSP response for " + subject + " " + why;
+            if (std::find(warnings.begin(), warnings.end(), warning) == warnings.end()) warnings.push_back(warning);
+        };
+        for (const auto& response : ocsps_) {
+            OCSP_BASICRESP* basic = response.basic.get();
+            OCSP_SINGLERESP* single = nullptr;
+            for (int i = 0; single == nullptr && i < OCSP_resp_count(basic); ++i) {
+                OCSP_SINGLERESP* candidate = OCSP_resp_get0(basic, i);
+                ASN1_OBJECT* hashOid = nullptr;
+                auto* id = const_cast<OCSP_CERTID*>(OCSP_SINGLERESP_get0_id(candidate));
+                if (id == nullptr || OCSP_id_get0_info(nullptr, &hashOid, nullptr, nullptr, id) != 1) continue;
+                const EVP_MD* md = EVP_get_digestbyobj(hashOid);
+                if (md == nullptr) continue;
+                std::unique_ptr<OCSP_CERTID, CertIdFree> ours(OCSP_cert_to_id(md, certificate, issuer));
+                if (ours && OCSP_id_cmp(ours.get(), id) == 0) single = candidate;
+            }
+            ERR_clear_error();
+            if (single == nullptr) continue;
+
+            std::unique_ptr<STACK_OF(X509), StackFree> candidates(sk_X509_new_null());
+            for (X509* c : pool) sk_X509_push(candidates.get(), c);
+            X509* responder = nullptr;
+            if (OCSP_resp_get0_signer(basic, &responder, candidates.get()) != 1 || responder == nullptr) {
+                ERR_clear_error();
+                unusable("does not carry or name its responder's certificate");
+                continue;
+            }
+            // OCSP_NOVERIFY: only the signature with the responder's key; who may answer for
+            // this certificate is decided below, against its issuer, not against the anchors.
+            std::unique_ptr<X509_STORE, StoreFree> empty(X509_STORE_new());
+            const bool signatureOk = empty && OCSP_basic_verify(basic, candidates.get(), empty.get(), OCSP_NOVERIFY) == 1;
+            ERR_clear_error();
+            if (!signatureOk) {
+                unusable("has a signature that does not verify");
+                continue;
+            }
+            bool authorized = X509_cmp(responder, issuer) == 0;
+            if (!authorized) {
+                EVP_PKEY* issuerKey = X509_get0_pubkey(issuer);
+                const bool issuedByIssuer = X509_check_issued(issuer, responder) == X509_V_OK && issuerKey != nullptr &&
+                                            X509_verify(responder, issuerKey) == 1;
+                const bool ocspSigning = (X509_get_extension_flags(responder) & EXFLAG_XKUSAGE) != 0 &&
+                                         (X509_get_extended_key_usage(responder) & XKU_OCSP_SIGN) != 0;
+                const bool current = epochOf(X509_get0_notBefore(responder)) <= at && at <= epochOf(X509_get0_notAfter(responder));
+                authorized = issuedByIssuer && ocspSigning && current;
+                ERR_clear_error();
+            }
+            if (!authorized) {
+                unusable("is signed by " + nameText(X509_get_subject_name(responder)) +
+                         ", neither the issuing CA nor its delegated OCSP signer (RFC 6960 4.2.2.2)");
+                continue;
+            }
+            int reason = 0;
+            ASN1_GENERALIZEDTIME *revokedAt = nullptr, *thisUpdate = nullptr, *nextUpdate = nullptr;
+            const int status = OCSP_single_get0_status(single, &reason, &revokedAt, &thisUpdate, &nextUpdate);
+            OcspFinding answer;
+            answer.fromDss = response.fromDss;
+            if (thisUpdate == nullptr || epochOf(thisUpdate) > at + kOcspClockSkewSeconds) {
+                answer.status = RevocationStatus::kUnknown;
+                answer.detail = "the OCSP response for " + subject + " was produced after the validation time";
+            } else if (nextUpdate != nullptr && epochOf(nextUpdate) + kOcspClockSkewSeconds < at) {
+                answer.status = RevocationStatus::kUnknown;
+                answer.detail = "the OCSP response for " + subject + " is stale (nextUpdate " + formatTime(epochOf(nextUpdate)) + ")";
+            } else if (status == V_OCSP_CERTSTATUS_GOOD) {
+                answer.status = RevocationStatus::kGood;
+            } else if (status == V_OCSP_CERTSTATUS_REVOKED) {
+                answer.status = RevocationStatus::kRevoked;
+                answer.detail = "an OCSP response says " + subject + " was revoked at " + formatTime(epochOf(revokedAt)) +
+                                " (reason " + OCSP_crl_reason_str(reason) + ")";
+            } else {
+                answer.status = RevocationStatus::kUnknown;
+                answer.detail = "the OCSP responder does not know " + subject;
+            }
+            if (rank(answer.status) > rank(finding.status) ||
+                (rank(answer.status) == rank(finding.status) && answer.fromDss && !finding.fromDss)) {
+                finding = std::move(answer);
+            }
+        }
+        return finding;
+    }
+
     std::vector<X509Ptr> anchors_;
     std::vector<Crl> crls_;
+    std::vector<OcspResponse> ocsps_;
 };
 
 SubIndication chainSubIndication(int error) {
@@ -587,8 +818,10 @@ const std::map<std::string, Sentence>& sentences() {
          {"The signature container carries content of its own instead of signing the document bytes.",
           "Kontener podpisu zawiera własną treść zamiast podpisywać bajty dokumentu."}},
         {"verify.algorithm_not_allowed",
-         {"The signature uses a digest algorithm its key type does not allow (RFC 8419).",
-          "Podpis używa algorytmu skrótu niedozwolonego dla typu klucza (RFC 8419)."}},
+         {"The signature uses an algorithm or key size the validation policy does not accept (SHA-1, MD5, RSA below "
+          "2048 bits, an unknown digest, or an EdDSA digest RFC 8419 does not pair with the key).",
+          "Podpis używa algorytmu albo długości klucza, których polityka weryfikacji nie akceptuje (SHA-1, MD5, RSA "
+          "poniżej 2048 bitów, nieznany skrót albo skrót niedozwolony dla klucza EdDSA według RFC 8419)."}},
         {"verify.cms_unreadable",
          {"The signature container (CMS) cannot be read.", "Nie można odczytać kontenera podpisu (CMS)."}},
         {"verify.hash_failure",
@@ -765,6 +998,7 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
     std::vector<std::string> intermediates;
     std::optional<std::int64_t> ownGenTime;
     bool cryptoConstraintViolated = false;
+    bool digestAlgorithmUnknown = false;
 
     // 2. Integrity and the signature value.
     if (r.documentTimestamp) {
@@ -804,12 +1038,22 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
         } else if (check.parsed) {
             r.intact = check.digestMatches;
             r.cryptoValid = check.signatureValid;
+            // A digest algorithm we do not know proves nothing either way: not HASH_FAILURE (that
+            // claims the file changed) but INDETERMINATE, like an algorithm below the policy.
+            digestAlgorithmUnknown = check.digestAlgorithm == "unknown";
         } else {
             decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.cms_unreadable");
             r.warnings.push_back("verify.cms_detail: " + check.failure);
             return r;
         }
         intermediates = cmsCertificates(cms.get());
+        if (!edDsa) {
+            const std::string problem = cryptoConstraintProblem(cms.get(), signerCertificate.get(), r.digestAlgorithm);
+            if (!problem.empty()) {
+                cryptoConstraintViolated = true;
+                r.warnings.push_back("verify.crypto_constraint: " + problem);
+            }
+        }
     }
     if (signerCertificate) r.signer = summarize(signerCertificate.get());
 
@@ -866,6 +1110,7 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
         r.trusted = chain.ok;
         r.chain = chain.subjects;
         r.revocation = chain.revocation;
+        for (const auto& w : chain.warnings) r.warnings.push_back(w);
         if (!chain.ok) r.warnings.push_back("verify.chain: " + chain.errorText);
     } else {
         chain.error = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
@@ -901,6 +1146,8 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
         decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.byte_range_invalid");
     } else if (s.coverage == pdf::Coverage::kUnclear) {
         decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.coverage_unclear");
+    } else if (digestAlgorithmUnknown) {
+        decide(r, Indication::kIndeterminate, SubIndication::kCryptoConstraintsFailureNoPoe, "verify.algorithm_not_allowed");
     } else if (!r.intact) {
         decide(r, Indication::kTotalFailed, SubIndication::kHashFailure, "verify.hash_failure");
     } else if (!r.cryptoValid) {
@@ -932,18 +1179,17 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
     } else {
         decide(r, Indication::kTotalPassed, SubIndication::kNone, "verify.passed");
         if (r.revocation == RevocationStatus::kNotChecked) {
-            r.warnings.push_back("verify.no_revocation_data: no CRL for the chain in the DSS or the configuration");
+            r.warnings.push_back("verify.no_revocation_data: no CRL or OCSP response for the chain in the DSS or the configuration");
         } else if (r.revocation == RevocationStatus::kUnknown) {
             r.warnings.push_back("verify.revocation_unknown: " + chain.revocationDetail);
         } else if (chain.revocationLeafOnly) {
-            r.warnings.push_back("verify.revocation_leaf_only: only the signer's certificate had a CRL");
+            r.warnings.push_back("verify.revocation_leaf_only: only the signer's certificate had a CRL or OCSP response");
         }
     }
     if (r.passed()) {
         r.qualification = r.documentTimestamp ? (r.timestampQualified ? Qualification::kQualifiedTimestamp : Qualification::kTimestamp)
                                               : qualificationOf(chain.chainDer, options, signingTime);
     }
-    if (dss.ocspResponses > 0) r.warnings.push_back("verify.ocsp_not_evaluated: the DSS holds OCSP responses this verifier does not read");
     return r;
 }
 
@@ -1019,8 +1265,12 @@ VerificationReport verifyPdf(std::string_view pdf, const VerifyOptions& options)
         report.document = readDocument(reader, analysis.emptySignatureFields, report.warnings);
         for (const auto& w : analysis.warnings) report.warnings.push_back(w.code + ": " + w.detail);
         const Dss dss = readDss(reader, report.warnings);
-        const TrustContext trust(options.trustAnchorsDer, dss.crlsDer, options.extraCrlsDer, report.warnings);
+        const TrustContext trust(options.trustAnchorsDer, dss.crlsDer, options.extraCrlsDer, dss.ocspResponsesDer,
+                                 options.extraOcspResponsesDer, report.warnings);
         for (const auto& signature : analysis.signatures) {
+            // The reader's time budget covers the CMS and chain work too; checked here, outside
+            // the per-signature catch, it ends the whole report as pdf.limit_exceeded.
+            reader.checkDeadline();
             try {
                 report.signatures.push_back(verifyOne(signature, analysis, pdf, dss, trust, options, now));
             } catch (const Error& e) {
@@ -1090,6 +1340,15 @@ std::vector<std::string> crlsFromPemOrDer(std::string_view bytes) {
     if (out.empty() && crlFromDer(bytes)) out.emplace_back(bytes);
     if (out.empty()) throw Error(ErrorCode::kInvalidArgument, "verify.crl_unreadable", "no CRL in PEM or DER");
     return out;
+}
+
+std::string ocspResponseFromDer(std::string_view bytes) {
+    const auto* cursor = reinterpret_cast<const unsigned char*>(bytes.data());
+    std::unique_ptr<OCSP_RESPONSE, decltype(&OCSP_RESPONSE_free)> response(
+        d2i_OCSP_RESPONSE(nullptr, &cursor, static_cast<long>(bytes.size())), &OCSP_RESPONSE_free);
+    ERR_clear_error();
+    if (!response) throw Error(ErrorCode::kInvalidArgument, "verify.ocsp_unreadable", "not a DER OCSP response");
+    return std::string(bytes);
 }
 
 std::optional<std::int64_t> parseTime(std::string_view text) {

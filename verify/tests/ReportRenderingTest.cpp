@@ -138,7 +138,7 @@ TEST_CASE("the HTML and PDF reports of corpus files carry the Polish verdicts", 
     checkNoAddresses(validHtml);
     CHECK(contains(validHtml, "Wszystkie podpisy są prawidłowe"));
     CHECK(contains(validHtml, "pole „Sig1”"));
-    CHECK(contains(validHtml, "PAdES B-T")); // its DSS holds OCSP responses only, not evaluated yet
+    CHECK(contains(validHtml, "PAdES B-LTA")); // its DSS holds OCSP responses only: B-LT by OCSP alone
     CHECK(contains(validHtml, "Znacznik czasu dokumentu 2"));
     CHECK(contains(validHtml, valid.fileSha256Hex));
     CHECK(contains(validHtml, "class=\"verdict passed\""));

@@ -56,10 +56,10 @@ struct CertificateSummary {
 };
 
 enum class RevocationStatus : std::uint8_t {
-    kNotChecked, ///< no CRL for the chain (a warning, or TRY_LATER with requireRevocation)
-    kGood,       ///< every certificate of the chain (but the anchor) checked against a CRL
+    kNotChecked, ///< no CRL or OCSP response for the chain (a warning, or TRY_LATER with requireRevocation)
+    kGood,       ///< the signer's certificate (at least) checked against a CRL or a fresh OCSP "good"
     kRevoked,
-    kUnknown,    ///< CRLs exist but are stale, not yet valid or unverifiable
+    kUnknown,    ///< CRLs or OCSP responses exist but are stale, not yet valid, or say "unknown"
 };
 const char* toString(RevocationStatus status); ///< "not_checked", "good", "revoked", "unknown"
 
@@ -163,6 +163,8 @@ struct VerifyOptions {
     bool requireRevocation = false;
     /// CRLs (DER) known to the verifier, in addition to those in the DSS.
     std::vector<std::string> extraCrlsDer;
+    /// OCSP responses (DER OCSPResponse) known to the verifier, in addition to the DSS /OCSPs.
+    std::vector<std::string> extraOcspResponsesDer;
     /// Imported (signature already checked) EU trusted lists: the CA/QC services qualifying at a
     /// signature's signing time are trust anchors for it, TSA/QTST ones for timestamps, and they
     /// decide SignatureReport::qualification.
@@ -181,6 +183,9 @@ std::string toJson(const VerificationReport& report);
 std::vector<std::string> certificatesFromPemOrDer(std::string_view bytes);
 /// Same for CRLs ("verify.crl_unreadable").
 std::vector<std::string> crlsFromPemOrDer(std::string_view bytes);
+/// \p bytes when they are one DER OCSPResponse (its status and signature are judged later, per
+/// signature); Error{kInvalidArgument, "verify.ocsp_unreadable"} otherwise.
+std::string ocspResponseFromDer(std::string_view bytes);
 
 /// ISO 8601 UTC ("2020-11-01T00:00:00Z", "2020-11-01") or epoch seconds; nullopt when neither.
 std::optional<std::int64_t> parseTime(std::string_view text);
