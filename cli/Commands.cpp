@@ -26,6 +26,7 @@
 #include "kooperdoc/templates/TenantProfiles.h"
 #include "CommandSupport.h"
 #include "SigningCommands.h"
+#include "StorageCommands.h"
 #include "VerifyCommands.h"
 
 namespace kooperdoc::cli {
@@ -179,12 +180,13 @@ int helpCommand(Context& ctx, const std::vector<std::string>& args) {
         return kExitOk;
     }
     ctx.out << "Kooperdoc: documents of the Modele Kooperacji, from JSON to signed PDF/A.\n\n"
-               "usage: kooperdoc [--template-dir DIR] [--config FILE] COMMAND [ARGS]\n\ncommands:\n";
+               "usage: kooperdoc [--template-dir DIR] [--config FILE] [--data-dir DIR] COMMAND [ARGS]\n\ncommands:\n";
     for (const auto& [name, command] : commands()) ctx.out << "  " << name << std::string(14 - name.size(), ' ') << command.summary << "\n";
     ctx.out << "\n`kooperdoc COMMAND --help` describes one command.\n"
                "--template-dir DIR  read templates from DIR instead of the built-in catalogue\n"
-               "--config FILE       settings (signing identity, level, TSA); also $KOOPERDOC_CONFIG;\n"
+               "--config FILE       settings (signing identity, level, TSA, storage); also $KOOPERDOC_CONFIG;\n"
                "                    config/kooperdoc.properties documents every key\n"
+               "--data-dir DIR      storage commands: the store in DIR instead of the configured one\n"
                "exit codes: 0 ok, 1 negative answer, 2 usage error, 3 invalid input, 4 other error\n";
     return kExitOk;
 }
@@ -237,6 +239,7 @@ const CommandTable& commands() {
     };
     addSigningCommands(all);
     addVerifyCommands(all);
+    addStorageCommands(all);
     return all;
     }();
     return table;
@@ -267,7 +270,9 @@ int run(const std::vector<std::string>& rawArgs, std::ostream& out, std::ostream
             }
             return false;
         };
-        while (takeGlobal("--template-dir", templateDir) || takeGlobal("--config", ctx.configPath)) {
+        std::string dataDir;
+        while (takeGlobal("--template-dir", templateDir) || takeGlobal("--config", ctx.configPath) ||
+               takeGlobal("--data-dir", dataDir)) {
         }
         if (args.empty() || args[0] == "--help" || args[0] == "-h") return helpCommand(ctx, {});
         if (args[0] == "--version") {
@@ -277,6 +282,8 @@ int run(const std::vector<std::string>& rawArgs, std::ostream& out, std::ostream
         const auto it = commands().find(args[0]);
         if (it == commands().end()) throw UsageError("unknown command " + args[0] + " (see kooperdoc --help)");
         std::vector<std::string> rest(args.begin() + 1, args.end());
+        // The global --data-dir is the storage commands' own option (any other command refuses it).
+        if (!dataDir.empty()) rest.insert(rest.begin(), {"--data-dir", dataDir});
         for (const auto& a : rest) {
             if (a == "--help" || a == "-h") {
                 out << it->second.help;

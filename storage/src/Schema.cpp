@@ -57,6 +57,12 @@ const std::vector<Migration>& migrations() {
              "category TEXT NOT NULL, revision_sha256 TEXT NOT NULL, approved_by TEXT NOT NULL, archive_consent_ref TEXT, "
              "executed_at BIGINT NOT NULL, outcome TEXT NOT NULL)",
          }},
+        {3,
+         "the audit trail: entries (dense indexes) and signed checkpoints",
+         {
+             "CREATE TABLE audit_entries (idx BIGINT PRIMARY KEY, entry TEXT NOT NULL)",
+             "CREATE TABLE audit_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL)",
+         }},
     };
     return all;
 }

@@ -2,9 +2,11 @@
 // Repository over Poco::Data, one SQL text for both backends.
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 
 #include "Schema.h"
 #include "Sql.h"
+#include "SqlAuditStore.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/storage/Repository.h"
 
@@ -93,7 +95,9 @@ sql::Param textOrNull(const std::string& value) {
 
 class SqlRepository final : public Repository {
 public:
-    explicit SqlRepository(const DatabaseConfig& config) : db_(config) { migrate(); }
+    explicit SqlRepository(const DatabaseConfig& config) : db_(config), audit_(db_) { migrate(); }
+
+    audit::AuditStore& auditStore() override { return audit_; }
 
     int schemaVersion() override {
         int version = 0;
@@ -556,6 +560,23 @@ public:
         }
     }
 
+    void backupTo(const std::string& path) override {
+        if (db_.postgres()) {
+            throw Error(ErrorCode::kFailedPrecondition, "storage.backup_unsupported",
+                        "a PostgreSQL store is backed up with pg_dump or a base backup, not by Kooperdoc "
+                        "(see docs/storage.md); back up the blob directory beside it");
+        }
+        if (std::filesystem::exists(path)) {
+            throw Error(ErrorCode::kAlreadyExists, "storage.backup_exists", "refusing to overwrite " + path);
+        }
+        // VACUUM INTO reads one snapshot of the database inside a read transaction, so writers
+        // may go on; the copy is compact and holds no freed page. It takes a literal, not a
+        // parameter: quotes in the path are doubled.
+        std::string literal = "'";
+        for (const char c : path) literal += c == '\'' ? std::string("''") : std::string(1, c);
+        db_.executeAlone("VACUUM INTO " + literal + "'");
+    }
+
 private:
     void migrate() {
         db_.inTransaction([&](Transaction& tx) {
@@ -642,6 +663,7 @@ private:
     }
 
     sql::Database db_;
+    SqlAuditStore audit_;
 };
 
 }  // namespace

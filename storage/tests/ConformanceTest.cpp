@@ -79,6 +79,17 @@ public:
 #endif
     }
 
+    /// Runs SQL behind the repository's back (the tamper tests): sqlite3 or psql.
+    void rawSql(const std::string& statement) const {
+#ifdef KOOPERDOC_TEST_POSTGRES
+        const auto result = psql(database_, statement);
+#else
+        const auto result = runCommand("sqlite3 " + quote(dir_.file("kooperdoc.db")) + " " + quote(statement) + " 2>&1");
+#endif
+        INFO(result.output);
+        REQUIRE(result.exitCode == 0);
+    }
+
     std::string blobBytes() const {
         std::string bytes;
         for (const auto& entry : std::filesystem::recursive_directory_iterator(blobDirectory())) {
@@ -517,4 +528,56 @@ TEST_CASE("consent withdrawal erases what rests on consent alone and restricts t
     for (const auto& o : erased) after[o.documentId] = o;
     CHECK(after[plan.documentId].ground.rfind("archival_duty", 0) == 0);
     CHECK(reasonOf([&] { store->read("ops-a", plan.documentId); }) == "storage.restricted");
+}
+
+TEST_CASE("the audit trail in the database: dense under concurrent writers, every tamper detected", "[storage][conformance][audit]") {
+    Backend backend;
+    auto repository = openRepository(backend.config());
+    const std::string origin = "kooperdoc.test/audit";
+    const std::string keyPem = audit::CheckpointSigner::generatePem();
+    audit::AuditLog log(repository->auditStore(), audit::CheckpointSigner::fromPem(origin, keyPem), 10);
+    const std::string publicKey = audit::CheckpointSigner::fromPem(origin, keyPem).publicKeyPem();
+    std::vector<std::thread> writers;
+    std::atomic<int> failures{0};
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&, w] {
+            for (int i = 0; i < 15; ++i) {
+                audit::AuditEvent e;
+                e.time = kNow + i;
+                e.tenantId = "ops-a";
+                e.actorId = "writer-" + std::to_string(w);
+                e.actorRole = "system";
+                e.type = "document.created";
+                e.documentId = "KD-" + std::to_string(w) + "-" + std::to_string(i);
+                try {
+                    log.record(e);
+                } catch (const Error&) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& t : writers) t.join();
+    CHECK(failures == 0);
+    const std::string held = log.checkpoint().note;
+    auto result = audit::verifyLog(repository->auditStore(), origin, publicKey, held);
+    INFO(result.problem << ": " << result.detail);
+    REQUIRE(result.ok);
+    CHECK(result.entries == 60);
+    // A reopened database rebuilds the same tree from its rows.
+    auto reopened = openRepository(backend.config());
+    CHECK(audit::verifyLog(reopened->auditStore(), origin, publicKey, held).ok);
+    CHECK(audit::verifyReceipt(log.prove(42), origin, publicKey));
+
+    backend.rawSql("UPDATE audit_entries SET entry = replace(entry, 'writer-', 'forger-') WHERE idx = 17");
+    result = audit::verifyLog(reopened->auditStore(), origin, publicKey, held);
+    CHECK(result.problem == "audit.chain");
+    CHECK(result.firstBadIndex == 17u);
+    backend.rawSql("UPDATE audit_entries SET entry = replace(entry, 'forger-', 'writer-') WHERE idx = 17");
+    REQUIRE(audit::verifyLog(reopened->auditStore(), origin, publicKey, held).ok);
+    backend.rawSql("DELETE FROM audit_entries WHERE idx >= 55");
+    backend.rawSql("DELETE FROM audit_checkpoints WHERE size > 55");
+    CHECK(audit::verifyLog(reopened->auditStore(), origin, publicKey, held).problem == "audit.truncated");
+    backend.rawSql("DELETE FROM audit_entries WHERE idx = 30");
+    CHECK(audit::verifyLog(reopened->auditStore(), origin, publicKey).problem == "audit.entry_index");
 }

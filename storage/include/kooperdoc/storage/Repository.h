@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "kooperdoc/audit/AuditLog.h"
+
 namespace kooperdoc::storage {
 
 struct DatabaseConfig {
@@ -213,6 +215,16 @@ public:
     /// PostgreSQL's dead tuples go with VACUUM (its WAL and base backups are the documented
     /// erasure lag; the destroyed keys are what makes the data unreadable there).
     virtual void purgeFreedPages() = 0;
+
+    /// The audit trail's store in this database (owned by the repository; lives as long as it).
+    virtual audit::AuditStore& auditStore() = 0;
+
+    /// A consistent copy of the whole database in the new file \p path, taken while other
+    /// connections keep writing (SQLite: VACUUM INTO, which also leaves no freed page behind).
+    /// PostgreSQL: Error{kFailedPrecondition, "storage.backup_unsupported"}; pg_dump (or a base
+    /// backup) is its backup, see docs/storage.md. Error{kAlreadyExists, "storage.backup_exists"}
+    /// when \p path exists.
+    virtual void backupTo(const std::string& path) = 0;
 };
 
 /// Opens the database, applies the pending schema migrations (each in its own transaction, in

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include "kooperdoc/storage/DocumentStore.h"
+#include "kooperdoc/storage/Repository.h"
+#include "kooperdoc/storage/Retention.h"
+
+namespace kooperdoc::server {
+
+/// The storage part of the configuration (config/kooperdoc.properties documents each key),
+/// resolved: where the database, the encrypted blobs and the master key are, and which
+/// retention rules apply. Shared by the CLI and the service, so both open the same store.
+struct StorageSetup {
+    storage::DatabaseConfig database;
+    std::string blobDir;
+    /// The master key file; unused when $KOOPERDOC_MASTER_KEY holds the key.
+    std::string masterKeyFile;
+    /// The key came from $KOOPERDOC_MASTER_KEY (base64); nothing is read from or written to disk.
+    std::optional<std::string> masterKeyFromEnvironment;
+    /// "" = the built-in rules (config/retention/default.json compiled in).
+    std::string retentionRulesFile;
+    /// Owned here, so a StorageSetup is self-contained for the sweep.
+    std::shared_ptr<const storage::RetentionPolicies> retention;
+};
+
+struct StorageOverrides {
+    /// --data-dir DIR: DIR/kooperdoc.db, DIR/blobs and DIR/master.key instead of the configured
+    /// three (the database becomes SQLite even when PostgreSQL is configured).
+    std::optional<std::string> dataDir;
+};
+
+/// Error{kInvalidArgument, "storage.database_invalid"} for a bad database key,
+/// "retention.invalid" for bad rules, Error{kNotFound, "file.unreadable"} for a rules file that
+/// cannot be read.
+StorageSetup loadStorageSetup(const Poco::Util::AbstractConfiguration& config, const StorageOverrides& overrides);
+
+/// The master key: $KOOPERDOC_MASTER_KEY when set, else the key file; with \p createIfMissing
+/// (development), a missing file is created with mode 0600 and a notice on \p notices.
+/// Error{kFailedPrecondition, "storage.master_key_missing"} otherwise.
+storage::MasterKey loadMasterKey(const StorageSetup& setup, std::ostream& notices, bool createIfMissing = true);
+
+/// Opens the database (migrating it), the blob directory and the key: the store commands use.
+/// Error{kUnavailable, "storage.unavailable"}, "storage.master_key_mismatch", ….
+std::unique_ptr<storage::DocumentStore> openDocumentStore(const StorageSetup& setup, std::ostream& notices,
+                                                          bool createKeyIfMissing = true);
+
+}  // namespace kooperdoc::server
