@@ -945,15 +945,18 @@ TEST_CASE("an evil annotation or a sneaky signature field after certification fa
     const auto judged = attack.judge({freeText, stamp, fieldAdded, sneaky});
 
     // S17: DocMDP P2 allows no annotation: the seal fails. Jan's approval signature carries no
-    // DocMDP of its own; as in pyHanko, a markup annotation after it is the ANNOTATIONS level,
-    // which an approval signature allows. pdfsig and PDFBox do not look at either.
+    // DocMDP of its own, and pyHanko would let the ANNOTATIONS level pass after it; but DocMDP
+    // binds the whole document, so Kooperdoc fails Jan's signature too (diff.docmdp_document).
+    // pdfsig and PDFBox do not look at either.
     const auto forbidden = formatFailure("verify.forbidden_modification");
     for (const auto& file : {freeText, stamp}) {
         const Judged& j = judged.at(file);
-        expectJudges(j, 1, {{kSeal, forbidden, kValid, "VALID"}, {kJan, kPassed, kValid, "VALID"}});
+        expectJudges(j, 1, {{kSeal, forbidden, kValid, "VALID"}, {kJan, forbidden, kValid, "VALID"}});
         CHECK(value(signatureBlock(j.ours, kSeal), "modification_level") == "ANNOTATIONS");
         CHECK(value(signatureBlock(j.ours, kSeal), "docmdp_ok") == "false");
         CHECK(value(signatureBlock(j.ours, kJan), "modification_level") == "ANNOTATIONS");
+        CHECK(value(signatureBlock(j.ours, kJan), "docmdp_ok") == "false");
+        CHECK(hasFinding(j.ours, kJan, "diff.docmdp_document"));
     }
     // S18: after a certification only the fields it created may be signed; a new visible one is
     // the sneaky signature attack, whether signed yet or not. The new signature itself is sound

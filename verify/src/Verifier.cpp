@@ -948,6 +948,22 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
     r.certification = s.certification;
     r.docMdpPermission = s.docMdpPermission;
     for (const auto& f : s.findings) r.modificationFindings.push_back(f.code + ": " + f.detail);
+    // DocMDP binds the whole document (ISO 32000-2 12.8.2.2): changes after a later approval
+    // signature must stay within the certification's permission too. pyHanko judges an approval
+    // signature by its own lock only; Kooperdoc's policy fails every DocMDP violation (issue 4),
+    // so an annotation added to a P2-certified document fails every signature before it.
+    if (!s.certification) {
+        for (const auto& other : analysis.signatures) {
+            if (!other.certification || !other.docMdpPermission) continue;
+            if (other.signedRevision.value_or(0) > s.signedRevision.value_or(0)) continue;
+            if (!pdf::docMdpPermits(other.docMdpPermission, s.modificationLevel)) {
+                r.docMdpOk = false;
+                r.modificationFindings.push_back("diff.docmdp_document: the certification signature \"" + other.fieldName +
+                                                 "\" permits P=" + std::to_string(*other.docMdpPermission) + ", not " +
+                                                 pdf::toString(s.modificationLevel) + " changes after this signature");
+            }
+        }
+    }
     r.claimedSigningTimeRaw = s.signingTime;
     r.claimedSigningTime = parsePdfDate(s.signingTime);
 
@@ -1156,7 +1172,7 @@ SignatureReport verifyOne(const pdf::SignatureInfo& s, const pdf::DocumentAnalys
         decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.trailing_data");
     } else if (s.coverage == pdf::Coverage::kContiguousBlockFromStart) {
         decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.coverage_partial");
-    } else if (s.modificationLevel == pdf::ModificationLevel::kOther || !s.docMdpOk) {
+    } else if (s.modificationLevel == pdf::ModificationLevel::kOther || !r.docMdpOk) {
         decide(r, Indication::kTotalFailed, SubIndication::kFormatFailure, "verify.forbidden_modification");
     } else if (cryptoConstraintViolated) {
         decide(r, Indication::kIndeterminate, SubIndication::kCryptoConstraintsFailureNoPoe, "verify.algorithm_not_allowed");
