@@ -131,6 +131,8 @@ InsertResult DocumentStore::store(const StoreRequest& request) {
     d.idempotencyKey = request.idempotencyKey;
     d.requestSha256 = request.requestSha256;
     d.createdAt = request.now;
+    d.supersedes = request.supersedes;
+    d.relation = request.relation;
     document.subjects = subjects;
     document.keys = keys;
     RevisionRecord& revision = document.firstRevision;
@@ -151,6 +153,24 @@ InsertResult DocumentStore::store(const StoreRequest& request) {
     }
     if (result.replayed) blobs_.remove(revision.blobId);
     return result;
+}
+
+InsertResult DocumentStore::supersede(const std::string& documentId, StoreRequest request, const std::string& relation) {
+    if (relation != "corrected_version" && relation != "annex") {
+        throw Error(ErrorCode::kInvalidArgument, "storage.relation_invalid", "a rectification is a corrected_version or an annex");
+    }
+    const auto earlier = repository_->document(request.tenantId, documentId);
+    if (!earlier) throw Error(ErrorCode::kNotFound, "storage.document_unknown", "no document " + documentId + " in this tenant");
+    if (earlier->status == DocumentStatus::kErased) {
+        throw Error(ErrorCode::kFailedPrecondition, "storage.document_erased", "document " + documentId + " was erased");
+    }
+    if (!request.caseRef.empty() && request.caseRef != earlier->caseRef) {
+        throw Error(ErrorCode::kInvalidArgument, "storage.case_mismatch", "a rectification belongs to the case of the document it corrects");
+    }
+    request.caseRef = earlier->caseRef;
+    request.supersedes = documentId;
+    request.relation = relation;
+    return store(request);
 }
 
 Key256 DocumentStore::documentKey(const std::string& tenantId, const std::string& documentId) {

@@ -63,6 +63,13 @@ const std::vector<Migration>& migrations() {
              "CREATE TABLE audit_entries (idx BIGINT PRIMARY KEY, entry TEXT NOT NULL)",
              "CREATE TABLE audit_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL)",
          }},
+        {4,
+         "rectification: a document may supersede another (annex or corrected version), never rewrite it",
+         {
+             "ALTER TABLE documents ADD COLUMN supersedes TEXT",
+             "ALTER TABLE documents ADD COLUMN relation TEXT",
+             "CREATE INDEX documents_by_supersedes ON documents (supersedes)",
+         }},
     };
     return all;
 }

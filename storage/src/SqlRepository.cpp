@@ -24,7 +24,7 @@ using sql::Transaction;
 constexpr const char* kDocumentColumns =
     "id, tenant_id, number, template_id, template_version, template_sha256, retention_class, legal_basis, "
     "archival_duty, case_ref, status, restricted, idempotency_key, request_sha256, created_at, signed_at, "
-    "closed_at, erased_at";
+    "closed_at, erased_at, supersedes, relation";
 
 DocumentRecord documentFrom(const Row& row) {
     DocumentRecord d;
@@ -46,6 +46,8 @@ DocumentRecord documentFrom(const Row& row) {
     d.signedAt = asOptionalInt(row[15]);
     d.closedAt = asOptionalInt(row[16]);
     d.erasedAt = asOptionalInt(row[17]);
+    d.supersedes = asText(row[18]);
+    d.relation = asText(row[19]);
     return d;
 }
 
@@ -228,11 +230,12 @@ public:
                 }
             }
             tx.execute(std::string("INSERT INTO documents (") + kDocumentColumns +
-                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
                        {d.id, d.tenantId, d.number, d.templateId, d.templateVersion, d.templateSha256, d.retentionClass,
                         d.legalBasis, std::int64_t{d.archivalDuty ? 1 : 0}, d.caseRef, std::string(toString(d.status)),
                         std::int64_t{d.restricted ? 1 : 0}, textOrNull(d.idempotencyKey), textOrNull(d.requestSha256),
-                        d.createdAt, sql::optionalParam(d.signedAt), sql::optionalParam(d.closedAt), Null{}});
+                        d.createdAt, sql::optionalParam(d.signedAt), sql::optionalParam(d.closedAt), Null{},
+                        textOrNull(d.supersedes), textOrNull(d.relation)});
             for (const auto& [subjectId, role] : input.subjects) {
                 if (!tx.single("SELECT id FROM subjects WHERE tenant_id = $1 AND id = $2 AND erased_at IS NULL",
                                {d.tenantId, subjectId})) {
@@ -282,6 +285,18 @@ public:
                               " FROM documents WHERE tenant_id = $1 AND id IN "
                               "(SELECT document_id FROM document_subjects WHERE subject_id = $2) ORDER BY created_at, id",
                           {tenantId, subjectId})) {
+                out.push_back(documentFrom(row));
+            }
+        });
+        return out;
+    }
+
+    std::vector<DocumentRecord> documentsSuperseding(const std::string& tenantId, const std::string& documentId) override {
+        std::vector<DocumentRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            for (const auto& row : tx.query(std::string("SELECT ") + kDocumentColumns +
+                                                " FROM documents WHERE tenant_id = $1 AND supersedes = $2 ORDER BY created_at, id",
+                                            {tenantId, documentId})) {
                 out.push_back(documentFrom(row));
             }
         });

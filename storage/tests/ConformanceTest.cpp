@@ -290,6 +290,16 @@ TEST_CASE("erasing a person shreds what rests on them alone and says why the res
     CHECK_FALSE(subject->wrappedKey);
     CHECK(store->blobs().list().size() == 3);
     CHECK(store->sweepOrphanBlobs(std::chrono::seconds(0)) == 0);
+    // No byte of the database (for PostgreSQL: the dump and the cluster's files, WAL included)
+    // names him, nor do the blobs.
+    for (const std::string secret : {"Kowalski", "KOWALSKI", "44051401359"}) {
+        CHECK(backend.databaseBytes().find(secret) == std::string::npos);
+        CHECK(backend.blobBytes().find(secret) == std::string::npos);
+#ifdef KOOPERDOC_TEST_POSTGRES
+        const std::string cluster = std::string(KOOPERDOC_TEST_POSTGRES).substr(5, std::string(KOOPERDOC_TEST_POSTGRES).find(' ') - 5);
+        CHECK(runCommand("grep -r -a -l " + quote(secret) + " " + quote(cluster + "/data")).output.empty());
+#endif
+    }
 }
 
 TEST_CASE("a database opened with another master key is refused at once", "[storage][conformance]") {
@@ -580,4 +590,47 @@ TEST_CASE("the audit trail in the database: dense under concurrent writers, ever
     CHECK(audit::verifyLog(reopened->auditStore(), origin, publicKey, held).problem == "audit.truncated");
     backend.rawSql("DELETE FROM audit_entries WHERE idx = 30");
     CHECK(audit::verifyLog(reopened->auditStore(), origin, publicKey).problem == "audit.entry_index");
+}
+
+TEST_CASE("rectification adds a corrected version or an annex and never rewrites the earlier document", "[storage][conformance]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    auto original = request("ops-a", {kJan}, "%PDF signed declaration with a wrong address");
+    original.caseRef = "case-9";
+    const auto first = store->store(original);
+    store->addRevision("ops-a", first.documentId, "%PDF signed declaration with a wrong address + signature", "signed_upload",
+                       DocumentStatus::kSigned, kNow + 10);
+    auto corrected = request("ops-a", {kJan}, "%PDF corrected declaration");
+    corrected.caseRef = "";
+    const auto second = store->supersede(first.documentId, corrected, "corrected_version");
+    auto annexRequest = request("ops-a", {kJan}, "%PDF annex");
+    annexRequest.caseRef = "case-9";
+    const auto annex = store->supersede(first.documentId, annexRequest, "annex");
+    const auto later = store->repository().documentsSuperseding("ops-a", first.documentId);
+    REQUIRE(later.size() == 2);
+    CHECK(later[0].id == second.documentId);
+    CHECK(later[0].relation == "corrected_version");
+    CHECK(later[0].caseRef == "case-9");
+    CHECK(later[1].relation == "annex");
+    CHECK(store->repository().document("ops-a", second.documentId)->supersedes == first.documentId);
+    // The signed original is untouched, byte for byte, with both its revisions.
+    CHECK(store->read("ops-a", first.documentId) == "%PDF signed declaration with a wrong address + signature");
+    CHECK(store->repository().revisions(first.documentId).size() == 2);
+    CHECK(store->read("ops-a", second.documentId) == "%PDF corrected declaration");
+    (void)annex;
+    auto otherCase = request("ops-a", {kJan}, "%PDF");
+    otherCase.caseRef = "case-10";
+    CHECK(reasonOf([&] { store->supersede(first.documentId, otherCase, "annex"); }) == "storage.case_mismatch");
+    CHECK(reasonOf([&] { store->supersede(first.documentId, request("ops-a", {kJan}, "%PDF"), "rewrite"); }) == "storage.relation_invalid");
+    CHECK(reasonOf([&] { store->supersede("KD-NONE", request("ops-a", {kJan}, "%PDF"), "annex"); }) == "storage.document_unknown");
+}
+
+TEST_CASE("a database that is gone is a clear storage.unavailable, never a crash", "[storage][conformance]") {
+#ifdef KOOPERDOC_TEST_POSTGRES
+    const auto config = DatabaseConfig::parse(std::string("postgresql:") + KOOPERDOC_TEST_POSTGRES + " dbname=kd_never_created");
+#else
+    const auto config = DatabaseConfig::parse("sqlite:/nonexistent-directory/kooperdoc.db");
+#endif
+    CHECK(reasonOf([&] { openRepository(config); }) == "storage.unavailable");
 }

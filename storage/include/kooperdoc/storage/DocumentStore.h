@@ -40,6 +40,7 @@ struct StoreRequest {
     DocumentStatus status = DocumentStatus::kIssued;
     std::string idempotencyKey, requestSha256;
     std::int64_t now = 0;
+    std::string supersedes, relation; ///< set by DocumentStore::supersede
 };
 
 /// What an erasure did to one document (issue 5, point 7: answered document by document).
@@ -65,6 +66,12 @@ public:
     /// and, when it carries an archival duty or names nobody, for the tenant). A retried request
     /// (same idempotency key and body) returns the first id with replayed = true.
     InsertResult store(const StoreRequest& request);
+
+    /// Rectification (art. 16 GDPR) or an annex: stores \p request as a new document that
+    /// supersedes \p documentId (same tenant, same case; \p relation "corrected_version" or
+    /// "annex"). The earlier document — signed or not — is never rewritten; it stays readable
+    /// under its own retention. Error{kFailedPrecondition, "storage.document_erased"} for an erased one.
+    InsertResult supersede(const std::string& documentId, StoreRequest request, const std::string& relation);
 
     /// Keeps every accepted revision: the new PDF is added under the document's data key.
     int addRevision(const std::string& tenantId, const std::string& documentId, const std::string& pdf,

@@ -73,6 +73,9 @@ struct DocumentRecord {
     std::string idempotencyKey, requestSha256;
     std::int64_t createdAt = 0;
     std::optional<std::int64_t> signedAt, closedAt, erasedAt;
+    /// Rectification (art. 16): the document this one corrects or completes; the earlier one is
+    /// never rewritten. relation: "corrected_version" or "annex".
+    std::string supersedes, relation;
 };
 
 /// A document's data key wrapped for one holder: "subject:<id>" or "tenant:<id>".
@@ -168,6 +171,8 @@ public:
     virtual std::vector<DocumentRecord> documents(const std::string& tenantId) = 0;
     virtual std::vector<DocumentRecord> documentsOfSubject(const std::string& tenantId, const std::string& subjectId) = 0;
     virtual std::vector<std::string> subjectsOfDocument(const std::string& documentId) = 0;
+    /// The documents that correct or complete \p documentId, oldest first.
+    virtual std::vector<DocumentRecord> documentsSuperseding(const std::string& tenantId, const std::string& documentId) = 0;
     /// Appends revision max+1 and sets the status; returns the new revision's number.
     virtual int addRevision(const std::string& tenantId, const std::string& documentId, RevisionRecord revision,
                             DocumentStatus status) = 0;
