@@ -27,6 +27,7 @@
 #include "CommandSupport.h"
 #include "SigningCommands.h"
 #include "StorageCommands.h"
+#include "AuditCommands.h"
 #include "VerifyCommands.h"
 
 namespace kooperdoc::cli {
@@ -240,6 +241,7 @@ const CommandTable& commands() {
     addSigningCommands(all);
     addVerifyCommands(all);
     addStorageCommands(all);
+    addAuditCommands(all);
     return all;
     }();
     return table;

@@ -7,6 +7,7 @@
 // for (a PDF, an export ZIP): subjects are shown by pseudonymous id, documents by id.
 #include "StorageCommands.h"
 
+#include "AuditCommands.h"
 #include "Commands.h"
 
 #include <algorithm>
@@ -75,7 +76,30 @@ std::unique_ptr<storage::DocumentStore> openStore(const Context& ctx, const Argu
 std::vector<std::string> withCommon(std::vector<std::string> options) {
     options.push_back("--data-dir");
     options.push_back("--at");
+    options.push_back("--actor");
+    options.push_back("--role");
     return options;
+}
+
+/// "archival_duty (GDPR art. 17(3)(b))" → "archival_duty": the code, which the audit log takes.
+std::string groundCode(const std::string& ground) {
+    std::string code;
+    for (const char c : ground) {
+        if (!((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9'))) break;
+        code += c;
+    }
+    return code.empty() ? "other" : code;
+}
+
+/// One subject.erased / consent.withdrawn event per document outcome: the subject's pseudonymous
+/// id, the document id and "erased" or "kept:<ground>" — never who the person is.
+void recordOutcomes(EventRecorder& events, const std::string& type, const std::string& tenantId, const std::string& subjectId,
+                    const std::vector<storage::ErasureOutcome>& outcomes) {
+    for (const auto& outcome : outcomes) {
+        events.record(type, tenantId, outcome.documentId, "",
+                      {{"subject", subjectId}, {"outcome", outcome.erased ? std::string("erased") : "kept:" + groundCode(outcome.ground)}});
+    }
+    if (outcomes.empty()) events.record(type, tenantId, "", "", {{"subject", subjectId}, {"outcome", "no_documents"}});
 }
 
 std::string required(const Arguments& a, const char* option, const char* command) {
@@ -194,6 +218,12 @@ std::string newDocumentId() {
     return id;
 }
 
+}  // namespace
+
+server::StorageSetup storageSetupFor(const Context& ctx, const Arguments& a) { return storageSetup(ctx, a); }
+
+namespace {
+
 // ---------------------------------------------------------------------------------------------
 // store
 
@@ -209,6 +239,7 @@ int storeCommand(Context& ctx, const std::vector<std::string>& args) {
     const auto now = clockOf(a);
 
     auto store = openStore(ctx, a);
+    EventRecorder events(ctx, a, store->repository(), now);
     const auto tenant = store->repository().tenant(tenantId);
     if (!tenant) throw Error(ErrorCode::kNotFound, "storage.tenant_unknown", "no tenant " + tenantId + " (create it with `kooperdoc tenant put`)");
     const auto& rule = storageSetup(ctx, a).retention->ruleFor(tmpl.metadata().id, tmpl.metadata().retentionClass);
@@ -273,8 +304,18 @@ int storeCommand(Context& ctx, const std::vector<std::string>& args) {
             store->repository().recordConsent(consent);
         }
     }
+    if (!result.replayed) {
+        const auto digest = sha256Hex(pdfBytes);
+        events.record("document.created", tenantId, result.documentId, digest,
+                      {{"template", tmpl.metadata().id}, {"template_version", tmpl.metadata().version}});
+        if (a.flag("--seal")) events.record("document.sealed", tenantId, result.documentId, digest);
+    }
     const auto output = a.value("-o") ? a.value("-o") : a.value("--output");
-    if (output) writeFileAtomically(*output, store->read(tenantId, result.documentId));
+    if (output) {
+        const auto bytes = store->read(tenantId, result.documentId);
+        writeFileAtomically(*output, bytes);
+        events.record("document.downloaded", tenantId, result.documentId, sha256Hex(bytes));
+    }
     if (a.flag("--json")) {
         Object::Ptr o = new Object;
         o->set("code", "ok");
@@ -309,7 +350,9 @@ int tenantCommand(Context& ctx, const std::vector<std::string>& args) {
     const auto profile = readInput(required(a, "--profile", "tenant put"));
     templates::parseTenantProfile(profile);  // refuse a profile the templates could not print
     auto store = openStore(ctx, a);
+    EventRecorder events(ctx, a, store->repository(), clockOf(a));
     store->putTenant(a.positionals()[1], profile, clockOf(a));
+    events.record("config.changed", a.positionals()[1], "", sha256Hex(profile), {{"setting", "tenant_profile"}});
     ctx.out << a.positionals()[1] << "\n";
     return kExitOk;
 }
@@ -321,9 +364,13 @@ int documentGet(Context& ctx, const Arguments& a) {
     a.expectPositionals(2, "kooperdoc document get ID --tenant T [--revision N] -o OUT.pdf");
     const auto output = outputOf(a, "document get");
     const int revision = a.value("--revision") ? std::stoi(*a.value("--revision")) : 0;
+    const auto tenantId = required(a, "--tenant", "document get");
     auto store = openStore(ctx, a);
-    writeFileAtomically(output, store->read(required(a, "--tenant", "document get"), a.positionals()[1], revision,
-                                            a.flag("--archive-access")));
+    EventRecorder events(ctx, a, store->repository(), clockOf(a));
+    const auto bytes = store->read(tenantId, a.positionals()[1], revision, a.flag("--archive-access"));
+    writeFileAtomically(output, bytes);
+    events.record("document.downloaded", tenantId, a.positionals()[1], sha256Hex(bytes),
+                  {{"revision", std::to_string(revision > 0 ? revision : 0)}});
     return kExitOk;
 }
 
@@ -334,6 +381,7 @@ int documentAddRevision(Context& ctx, const Arguments& a) {
     const auto& documentId = a.positionals()[1];
     const auto uploaded = readInput(a.positionals()[2]);
     auto store = openStore(ctx, a);
+    EventRecorder events(ctx, a, store->repository(), clockOf(a));
     const auto document = store->repository().document(tenantId, documentId);
     if (!document) throw Error(ErrorCode::kNotFound, "storage.document_unknown", "no document " + documentId + " in this tenant");
     auto status = document->status;
@@ -349,13 +397,48 @@ int documentAddRevision(Context& ctx, const Arguments& a) {
         // updates, sound signatures. A refused upload is never stored.
         const auto review = signing::reviewSignedUpload(newest, uploaded);
         if (!review.accepted) {
+            // Nothing is stored, but the refusal itself is an event an auditor wants to see.
+            events.record("document.upload_rejected", tenantId, documentId, sha256Hex(uploaded), {{"reason", review.reason}});
             ctx.err << "kooperdoc: upload refused: " << review.detail << " [" << review.reason << "]\n";
             return kExitFailed;
         }
         status = storage::DocumentStatus::kSigned;
     }
     const int number = store->addRevision(tenantId, documentId, uploaded, kind, status, clockOf(a));
+    events.record(kind == "signed_upload" ? "document.upload_accepted" : "document.signed", tenantId, documentId, sha256Hex(uploaded),
+                  {{"revision", std::to_string(number)}, {"kind", kind}});
     ctx.out << documentId << "\trevision " << number << "\t" << storage::toString(status) << "\n";
+    return kExitOk;
+}
+
+/// OUT.pdf → OUT-karta-audytu.pdf
+std::string defaultCardPath(const std::string& output) {
+    const auto dot = output.rfind(".pdf");
+    const auto stem = dot != std::string::npos && dot + 4 == output.size() ? output.substr(0, dot) : output;
+    return stem + "-karta-audytu.pdf";
+}
+
+/// The newest revision as it is stored (byte for byte: every signature in it stays valid) and,
+/// beside it, its "Karta audytu": a PDF/A-3b companion whose attached kooperdoc-audit.json proves
+/// the document's history offline. Not appended to the document itself: a catalog changed after
+/// a signature (/Names, /AF, a page) is a forbidden change to every verifier (docs/audit.md).
+int documentExport(Context& ctx, const Arguments& a) {
+    a.expectPositionals(2, "kooperdoc document export ID --tenant T -o OUT.pdf [--card CARD.pdf] [--archive-access]");
+    const auto output = outputOf(a, "document export");
+    const auto cardPath = a.value("--card").value_or(defaultCardPath(output));
+    const auto tenantId = required(a, "--tenant", "document export");
+    const auto& documentId = a.positionals()[1];
+    const auto now = clockOf(a);
+    auto store = openStore(ctx, a);
+    EventRecorder events(ctx, a, store->repository(), now);
+    const auto bytes = store->read(tenantId, documentId, 0, a.flag("--archive-access"));
+    // Recorded before the trail is proven, so the card carries this hand-over and the SHA-256 of
+    // the very file it accompanies (`audit check CARD --document OUT.pdf` relies on it).
+    events.record("document.downloaded", tenantId, documentId, sha256Hex(bytes), {{"with", "audit_card"}});
+    const auto card = renderAuditCard(documentTrail(events.log(), documentId), now);
+    writeFileAtomically(output, bytes);
+    writeFileAtomically(cardPath, card);
+    ctx.out << output << "\n" << cardPath << "\n";
     return kExitOk;
 }
 
@@ -390,13 +473,14 @@ int documentList(Context& ctx, const Arguments& a) {
 }
 
 int documentCommand(Context& ctx, const std::vector<std::string>& args) {
-    Arguments a(args, withCommon({"-o", "--output", "--tenant", "--revision", "--kind"}), {"--json", "--archive-access"});
+    Arguments a(args, withCommon({"-o", "--output", "--tenant", "--revision", "--kind", "--card"}), {"--json", "--archive-access"});
     if (a.positionals().empty()) throw UsageError("usage: kooperdoc document get|add-revision|list …");
     const auto& action = a.positionals()[0];
     if (action == "get") return documentGet(ctx, a);
     if (action == "add-revision") return documentAddRevision(ctx, a);
     if (action == "list") return documentList(ctx, a);
-    throw UsageError("document: unknown action " + action + " (get, add-revision, list)");
+    if (action == "export") return documentExport(ctx, a);
+    throw UsageError("document: unknown action " + action + " (get, add-revision, list, export)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -576,6 +660,9 @@ int subjectExport(Context& ctx, const Arguments& a, storage::DocumentStore& stor
     Poco::JSON::Stringifier::stringify(manifest, manifestText, 2);
     zip.add("manifest.json", manifestText.str() + "\n");
     writeFileAtomically(output, zip.finish());
+    EventRecorder(ctx, a, store.repository(), clockOf(a))
+        .record("subject.exported", tenantId, "", sha256Hex(zip.finish()),
+                {{"subject", subjectId}, {"documents", std::to_string(documents->size())}});
     ctx.out << output << "\t" << documents->size() << " document(s)\n";
     return kExitOk;
 }
@@ -592,8 +679,10 @@ int subjectCommand(Context& ctx, const std::vector<std::string>& args) {
     if (action == "erase" || action == "withdraw-consent") {
         a.expectPositionals(2, "kooperdoc subject erase|withdraw-consent --tenant T SUBJECT [--json]");
         const auto now = clockOf(a);
+        EventRecorder events(ctx, a, store->repository(), now);
         const auto outcomes = action == "erase" ? store->eraseSubject(tenantId, a.positionals()[1], now)
                                                 : store->withdrawConsent(tenantId, a.positionals()[1], now);
+        recordOutcomes(events, action == "erase" ? "subject.erased" : "consent.withdrawn", tenantId, a.positionals()[1], outcomes);
         printOutcomes(ctx, outcomes, a.flag("--json"));
         return kExitOk;
     }
@@ -610,6 +699,7 @@ int holdCommand(Context& ctx, const std::vector<std::string>& args) {
     const auto tenantId = required(a, "--tenant", "hold");
     auto store = openStore(ctx, a);
     requireTenant(*store, tenantId);
+    EventRecorder events(ctx, a, store->repository(), clockOf(a));
     if (action == "place") {
         a.expectPositionals(1, "kooperdoc hold place --tenant T (--document ID | --case REF) --reason TEXT --by WHO");
         storage::LegalHold hold;
@@ -622,12 +712,16 @@ int holdCommand(Context& ctx, const std::vector<std::string>& args) {
         hold.setBy = required(a, "--by", "hold place");
         hold.setAt = clockOf(a);
         store->repository().placeHold(hold);
+        // The reason and who set it are free text in the hold's row; the log keeps the hold's id.
+        events.record("hold.placed", tenantId, hold.documentId, "",
+                      {{"hold", hold.id}, {"scope", hold.documentId.empty() ? "case" : "document"}});
         ctx.out << hold.id << "\n";
         return kExitOk;
     }
     if (action == "clear") {
         a.expectPositionals(2, "kooperdoc hold clear HOLD --tenant T --by WHO");
         store->repository().clearHold(tenantId, a.positionals()[1], required(a, "--by", "hold clear"), clockOf(a));
+        events.record("hold.cleared", tenantId, "", "", {{"hold", a.positionals()[1]}});
         ctx.out << a.positionals()[1] << "\tcleared\n";
         return kExitOk;
     }
@@ -675,6 +769,7 @@ int retentionCommand(Context& ctx, const std::vector<std::string>& args) {
     auto store = server::openDocumentStore(setup, ctx.err);
     storage::RetentionSweep sweep(*store, *setup.retention);
     const auto now = clockOf(a);
+    EventRecorder events(ctx, a, store->repository(), now);
 
     if (action == "report") {
         a.expectPositionals(1, "kooperdoc retention report [--tenant T] [--at TIME] [--json]");
@@ -700,6 +795,11 @@ int retentionCommand(Context& ctx, const std::vector<std::string>& args) {
             const auto proposal = sweep.run(tenantId, now, a.flag("--dry-run"), [&](std::size_t done, std::size_t total) {
                 ctx.err << "kooperdoc: retention " << tenantId << ": " << done << "/" << total << " documents checked\n";
             });
+            if (!a.flag("--dry-run") && !proposal.items.empty()) {
+                for (const auto& item : proposal.items) {
+                    events.record("retention.proposed", tenantId, item.documentId, "", {{"proposal", proposal.id}, {"rule", item.ruleId}});
+                }
+            }
             Object::Ptr o = new Object;
             o->set("tenant_id", tenantId);
             o->set("proposal_id", a.flag("--dry-run") || proposal.items.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(proposal.id));
@@ -724,18 +824,24 @@ int retentionCommand(Context& ctx, const std::vector<std::string>& args) {
     if (action == "approve") {
         a.expectPositionals(2, "kooperdoc retention approve ID --tenant T --by WHO [--archive-consent REF]");
         sweep.approve(tenantId, a.positionals()[1], required(a, "--by", "retention approve"), a.value("--archive-consent").value_or(""), now);
+        events.record("retention.approved", tenantId, "", "", {{"proposal", a.positionals()[1]}});
         ctx.out << a.positionals()[1] << "\tapproved\n";
         return kExitOk;
     }
     if (action == "reject") {
         a.expectPositionals(2, "kooperdoc retention reject ID --tenant T --by WHO");
         sweep.reject(tenantId, a.positionals()[1], required(a, "--by", "retention reject"), now);
+        events.record("retention.rejected", tenantId, "", "", {{"proposal", a.positionals()[1]}});
         ctx.out << a.positionals()[1] << "\trejected\n";
         return kExitOk;
     }
     if (action == "execute") {
         a.expectPositionals(2, "kooperdoc retention execute ID --tenant T [--at TIME]");
         const auto records = sweep.execute(tenantId, a.positionals()[1], now);
+        for (const auto& r : records) {
+            events.record("retention.executed", tenantId, r.documentId, "",
+                          {{"proposal", a.positionals()[1]}, {"outcome", groundCode(r.outcome)}, {"record", r.id}});
+        }
         Array::Ptr list = new Array;
         for (const auto& r : records) {
             if (a.flag("--json")) {
@@ -872,6 +978,8 @@ void addStorageCommands(CommandTable& table) {
     static const char* const kCommon =
         "  --data-dir DIR   the store in DIR (kooperdoc.db, blobs/, master.key) instead of the configured one\n"
         "  --at TIME        the command's clock: epoch seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
+        "  --actor ID       who acts, for the audit log: a pseudonymous id, never a name (default cli)\n"
+        "  --role ROLE      the actor's role: admin (default), dpo, animator, auditor, system, intake\n"
         "Storage keys: kooperdoc.storage.* in config/kooperdoc.properties; $KOOPERDOC_MASTER_KEY (base64)\n"
         "holds the master key in production. See docs/storage.md.\n";
     table["store"] = {"render a template's input and store the PDF encrypted",
@@ -890,7 +998,11 @@ void addStorageCommands(CommandTable& table) {
     table["document"] = {"read, list or add a revision to a stored document",
                          std::string("usage: kooperdoc document get ID --tenant T [--revision N] -o OUT.pdf [--archive-access]\n"
                                      "       kooperdoc document add-revision ID --tenant T FILE.pdf --kind signed_upload|timestamp|…\n"
-                                     "       kooperdoc document list --tenant T [--json]\n\n"
+                                     "       kooperdoc document list --tenant T [--json]\n"
+                                     "       kooperdoc document export ID --tenant T -o OUT.pdf [--card CARD.pdf]\n\n"
+                                     "export writes the newest revision unchanged and, beside it (default OUT-karta-audytu.pdf),\n"
+                                     "its Karta audytu: the document's events in Polish, with kooperdoc-audit.json attached\n"
+                                     "(inclusion proofs and a signed checkpoint; `kooperdoc audit check` verifies it offline).\n"
                                      "add-revision --kind signed_upload runs the check-upload review against the newest revision\n"
                                      "first (exit 1, nothing stored, when refused). A restricted document (art. 18) is handed out\n"
                                      "only with --archive-access.\n") + kCommon,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "kooperdoc/pdf/Renderer.h"
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -351,7 +352,24 @@ RenderedPdf renderPdf(const doc::Document& document, const RenderSettings& setti
     const auto& p = document.provenance;
     const int pageCount = static_cast<int>(layout.pages.size());
     const int qrObject = kFirstPage + 2 * pageCount;
-    const int objectCount = qrObject;
+    // Each attachment: its file specification, then its embedded-file stream.
+    const int firstAttachment = qrObject + 1;
+    const int objectCount = qrObject + 2 * static_cast<int>(settings.attachments.size());
+    if (!settings.attachments.empty() && settings.conformance != PdfaConformance::kPdfA3b) {
+        throw Error(ErrorCode::kInvalidArgument, "pdf.attachment_not_allowed", "PDF/A-1 allows no embedded files");
+    }
+    auto attachments = settings.attachments;
+    // The name tree's keys must be in order (ISO 32000-1, 7.9.6).
+    std::sort(attachments.begin(), attachments.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::string attachmentNames, associatedFiles;
+    for (std::size_t i = 0; i < attachments.size(); ++i) {
+        const auto reference = std::to_string(firstAttachment + 2 * static_cast<int>(i)) + " 0 R";
+        attachmentNames += literalString(attachments[i].name) + " " + reference + " ";
+        associatedFiles += reference + " ";
+    }
+    const std::string attachmentCatalogEntries =
+        attachments.empty() ? std::string()
+                            : " /Names << /EmbeddedFiles << /Names [" + attachmentNames + "] >> >> /AF [" + associatedFiles + "]";
 
     ObjectWriter w(static_cast<std::size_t>(objectCount));
     w.out() += settings.conformance == PdfaConformance::kPdfA1b ? "%PDF-1.4\n" : "%PDF-1.7\n";
@@ -363,7 +381,8 @@ RenderedPdf renderPdf(const doc::Document& document, const RenderSettings& setti
                        " /ViewerPreferences << /DisplayDocTitle true >>"
                        " /OutputIntents [<< /Type /OutputIntent /S /GTS_PDFA1"
                        " /OutputConditionIdentifier (sRGB IEC61966-2.1) /Info (sRGB IEC61966-2.1)"
-                       " /RegistryName (http://www.color.org) /DestOutputProfile 5 0 R >>] >>");
+                       " /RegistryName (http://www.color.org) /DestOutputProfile 5 0 R >>]" +
+                           attachmentCatalogEntries + " >>");
     w.object(kPages, "<< /Type /Pages /Count " + std::to_string(pageCount) + " /Kids [" + kids + "] >>");
 
     const auto date = literalString(pdfDate(p.createdEpochSeconds));
@@ -403,6 +422,22 @@ RenderedPdf renderPdf(const doc::Document& document, const RenderSettings& setti
              "/Type /XObject /Subtype /Form /BBox [0 0 " + std::to_string(qr.modules) + " " +
                  std::to_string(qr.modules) + "] /Resources << >> /Filter /FlateDecode",
              deflate(qr.content, 1));
+    for (std::size_t i = 0; i < attachments.size(); ++i) {
+        const auto& file = attachments[i];
+        const int spec = firstAttachment + 2 * static_cast<int>(i);
+        std::string mime;
+        for (const char c : file.mimeType) {
+            if (c == '/') mime += "#2F";
+            else mime += c;
+        }
+        w.object(spec, "<< /Type /Filespec /F " + literalString(file.name) + " /UF " + textString(file.name) + " /Desc " +
+                           textString(file.description) + " /AFRelationship /" + file.relationship + " /EF << /F " +
+                           std::to_string(spec + 1) + " 0 R /UF " + std::to_string(spec + 1) + " 0 R >> >>");
+        w.stream(spec + 1,
+                 "/Type /EmbeddedFile /Subtype /" + mime + " /Params << /Size " + std::to_string(file.bytes.size()) +
+                     " /ModDate " + date + " >>",
+                 file.bytes);
+    }
     w.finish();
 
     RenderedPdf result;

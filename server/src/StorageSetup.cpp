@@ -2,6 +2,7 @@
 #include "kooperdoc/server/StorageSetup.h"
 
 #include <cstdlib>
+#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,6 +19,9 @@ namespace fs = std::filesystem;
 constexpr const char* kDefaultDatabase = "sqlite:.kooperdoc/data/kooperdoc.db";
 constexpr const char* kDefaultBlobDir = ".kooperdoc/data/blobs";
 constexpr const char* kDefaultMasterKeyFile = ".kooperdoc/master.key";
+constexpr const char* kDefaultAuditKeyFile = ".kooperdoc/audit.key";
+constexpr const char* kDefaultAuditOrigin = "kooperdoc.local/audit";
+constexpr std::uint64_t kDefaultCheckpointEvery = 64;
 
 std::string text(const Poco::Util::AbstractConfiguration& config, const std::string& key, const std::string& fallback) {
     const auto value = Poco::trim(config.getString(key, ""));
@@ -54,10 +58,23 @@ StorageSetup loadStorageSetup(const Poco::Util::AbstractConfiguration& config, c
         setup.database = storage::DatabaseConfig::parse("sqlite:" + (dir / "kooperdoc.db").string());
         setup.blobDir = (dir / "blobs").string();
         setup.masterKeyFile = (dir / "master.key").string();
+        setup.auditKeyFile = (dir / "audit.key").string();
     } else {
         setup.database = storage::DatabaseConfig::parse(text(config, "kooperdoc.storage.database", kDefaultDatabase));
         setup.blobDir = text(config, "kooperdoc.storage.blob_dir", kDefaultBlobDir);
         setup.masterKeyFile = text(config, "kooperdoc.storage.master_key_file", kDefaultMasterKeyFile);
+        setup.auditKeyFile = text(config, "kooperdoc.audit.key_file", kDefaultAuditKeyFile);
+    }
+    setup.auditOrigin = text(config, "kooperdoc.audit.origin", kDefaultAuditOrigin);
+    const auto every = text(config, "kooperdoc.audit.checkpoint_every", std::to_string(kDefaultCheckpointEvery));
+    try {
+        std::size_t used = 0;
+        const long long parsed = std::stoll(every, &used);
+        if (used != every.size() || parsed < 1) throw std::invalid_argument(every);
+        setup.auditCheckpointEvery = static_cast<std::uint64_t>(parsed);
+    } catch (const std::logic_error&) {
+        throw Error(ErrorCode::kInvalidArgument, "audit.config_invalid",
+                    "kooperdoc.audit.checkpoint_every must be a whole number of entries, at least 1, not \"" + every + "\"");
     }
     if (const char* fromEnvironment = std::getenv("KOOPERDOC_MASTER_KEY"); fromEnvironment != nullptr && *fromEnvironment != '\0') {
         setup.masterKeyFromEnvironment = std::string(fromEnvironment);
@@ -82,6 +99,19 @@ storage::MasterKey loadMasterKey(const StorageSetup& setup, std::ostream& notice
             << " (mode 0600). Keep it apart from the data and its backups; in production set\n"
                "  $KOOPERDOC_MASTER_KEY or kooperdoc.storage.master_key_file (see docs/storage.md)\n";
     return key;
+}
+
+audit::CheckpointSigner loadAuditSigner(const StorageSetup& setup, std::ostream& notices, bool createIfMissing) {
+    if (fs::exists(setup.auditKeyFile)) return audit::CheckpointSigner::loadOrCreate(setup.auditOrigin, setup.auditKeyFile);
+    if (!createIfMissing) {
+        throw Error(ErrorCode::kFailedPrecondition, "audit.key_missing", "no audit key in " + setup.auditKeyFile);
+    }
+    ensureParentDirectory(setup.auditKeyFile);
+    auto signer = audit::CheckpointSigner::loadOrCreate(setup.auditOrigin, setup.auditKeyFile);
+    notices << "kooperdoc: created a development audit key in " << setup.auditKeyFile
+            << " (mode 0600). Give auditors its public key (`kooperdoc audit public-key`); in production\n"
+               "  set kooperdoc.audit.key_file (see docs/audit.md)\n";
+    return signer;
 }
 
 std::unique_ptr<storage::DocumentStore> openDocumentStore(const StorageSetup& setup, std::ostream& notices,

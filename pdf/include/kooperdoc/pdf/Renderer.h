@@ -16,8 +16,21 @@ enum class PdfaConformance : std::uint8_t {
     kPdfA1b = 1,  ///< PDF 1.4, for checking the same document with PDFBox Preflight (A-1b only)
 };
 
+/// A file embedded as a PDF/A-3 associated file (ISO 19005-3, 6.8): reachable from the
+/// catalog's /Names /EmbeddedFiles and /AF, with its /AFRelationship and MIME /Subtype.
+struct Attachment {
+    std::string name;          ///< ASCII file name, e.g. "kooperdoc-audit.json"
+    std::string mimeType;      ///< e.g. "application/json"
+    std::string description;   ///< UTF-8, shown by viewers
+    std::string relationship = "Supplement";
+    std::string bytes;         ///< stored unfiltered, so the file is the bytes, byte for byte
+};
+
 struct RenderSettings {
     PdfaConformance conformance = PdfaConformance::kPdfA3b;
+    /// PDF/A-3b only (PDF/A-1 forbids embedded files): Error{kInvalidArgument,
+    /// "pdf.attachment_not_allowed"} otherwise.
+    std::vector<Attachment> attachments;
 };
 
 /// Where a signature block was drawn, in PDF user space (points, origin bottom-left), so the

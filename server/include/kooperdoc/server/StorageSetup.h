@@ -9,6 +9,7 @@
 
 #include <Poco/Util/AbstractConfiguration.h>
 
+#include "kooperdoc/audit/AuditLog.h"
 #include "kooperdoc/storage/DocumentStore.h"
 #include "kooperdoc/storage/Repository.h"
 #include "kooperdoc/storage/Retention.h"
@@ -29,11 +30,18 @@ struct StorageSetup {
     std::string retentionRulesFile;
     /// Owned here, so a StorageSetup is self-contained for the sweep.
     std::shared_ptr<const storage::RetentionPolicies> retention;
+    /// The audit trail's Ed25519 key (kooperdoc.audit.key_file; DIR/audit.key under --data-dir):
+    /// its own key, never the seal's, so an auditor trusts checkpoints and nothing else.
+    std::string auditKeyFile;
+    /// The checkpoints' origin line (kooperdoc.audit.origin): auditors check notes against it.
+    std::string auditOrigin;
+    /// A signed checkpoint after every that many entries (kooperdoc.audit.checkpoint_every).
+    std::uint64_t auditCheckpointEvery = 64;
 };
 
 struct StorageOverrides {
-    /// --data-dir DIR: DIR/kooperdoc.db, DIR/blobs and DIR/master.key instead of the configured
-    /// three (the database becomes SQLite even when PostgreSQL is configured).
+    /// --data-dir DIR: DIR/kooperdoc.db, DIR/blobs, DIR/master.key and DIR/audit.key instead of
+    /// the configured four (the database becomes SQLite even when PostgreSQL is configured).
     std::optional<std::string> dataDir;
 };
 
@@ -51,5 +59,10 @@ storage::MasterKey loadMasterKey(const StorageSetup& setup, std::ostream& notice
 /// Error{kUnavailable, "storage.unavailable"}, "storage.master_key_mismatch", ….
 std::unique_ptr<storage::DocumentStore> openDocumentStore(const StorageSetup& setup, std::ostream& notices,
                                                           bool createKeyIfMissing = true);
+
+/// The audit key: the key file, or (with \p createIfMissing, development) a new one created
+/// with mode 0600 and a notice on \p notices. Error{kFailedPrecondition, "audit.key_missing"}
+/// when it is missing and may not be created, {kInvalidArgument, "audit.key_invalid"} when bad.
+audit::CheckpointSigner loadAuditSigner(const StorageSetup& setup, std::ostream& notices, bool createIfMissing = true);
 
 }  // namespace kooperdoc::server

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The audit trail from the command line, end to end (issue 6): a busy log verifies, each way of
+// tampering with its rows (sqlite3 on the database file, as an operator with shell access would)
+// is caught with its own problem code, an erased person leaves no trace in the log while it goes
+// on verifying, and a document's "Karta audytu" proves its history with nothing but the file and
+// the audit public key — checked with poppler (pdfdetach) and qpdf, not just our own reader.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include "CliSupport.h"
+#include "kooperdoc/core/CanonicalJson.h"
+#include "kooperdoc/core/Digest.h"
+#include "kooperdoc/templates/Catalog.h"
+
+using namespace kooperdoc;
+using namespace kooperdoc::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kTenantProfile = R"({
+  "name": "Gminny Ośrodek Pomocy Społecznej w Przykładowie", "short_name": "GOPS w Przykładowie", "kind": "OPS",
+  "address": "ul. Przykładowa 1, 00-001 Przykładowo", "city": "Przykładowo", "nip": "5261040828", "regon": "123456785",
+  "email": "sekretariat@gops.przykladowo.example", "dpo_email": "iod@gops.przykladowo.example",
+  "withdrawal_address": "GOPS w Przykładowie, ul. Przykładowa 1, 00-001 Przykładowo, pokój 12",
+  "archival_period": "10 lat, licząc od 1 stycznia roku następującego po zakończeniu współpracy"
+})";
+
+struct Outcome {
+    int exitCode = -1;
+    std::string out, err;
+};
+
+/// The CLI against one data directory, with a checkpoint every 3 entries so that a short test
+/// log has several checkpoints to tamper with.
+class AuditCli {
+public:
+    explicit AuditCli(const std::string& name) : dir_(scratchDir(name)) {
+        writeFile(file("kooperdoc.properties"), "kooperdoc.audit.checkpoint_every = 3\n");
+        writeFile(file("tenant.json"), kTenantProfile);
+        REQUIRE(run("tenant put gops --profile " + quote(file("tenant.json"))).exitCode == 0);
+    }
+
+    std::string file(const std::string& name) const { return dir_ + "/" + name; }
+    std::string dataDir() const { return dir_ + "/data"; }
+    std::string database() const { return dataDir() + "/kooperdoc.db"; }
+
+    Outcome run(const std::string& args, const std::string& dataDir = "") {
+        const auto errFile = file("stderr.txt");
+        const auto result = runCommand("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " KOOPERDOC_CONFIG=" + quote(file("kooperdoc.properties")) +
+                                       " " + quote(cli()) + " " + args + " --data-dir " +
+                                       quote(dataDir.empty() ? this->dataDir() : dataDir) + " 2>" + quote(errFile));
+        Outcome outcome{result.exitCode, result.output, readFile(errFile)};
+        INFO("kooperdoc " << args << "\n" << outcome.out << outcome.err);
+        return outcome;
+    }
+
+    std::string store(const std::string& templateId, const std::string& sample, const std::string& extra = "") {
+        const auto input = file(templateId + "-" + sample + ".json");
+        writeFile(input, templates::Catalog::builtIn().get(templateId).samples().at(sample));
+        const auto outcome = run("store " + templateId + " " + quote(input) + " --tenant gops " + extra);
+        INFO(outcome.err);
+        REQUIRE(outcome.exitCode == 0);
+        auto id = outcome.out;
+        while (!id.empty() && id.back() == '\n') id.pop_back();
+        return id;
+    }
+
+    /// A copy of the data directory (database, WAL and keys) to tamper with.
+    std::string copyData(const std::string& name) const {
+        const auto copy = file(name);
+        fs::remove_all(copy);
+        fs::copy(dataDir(), copy, fs::copy_options::recursive);
+        return copy;
+    }
+
+private:
+    std::string dir_;
+};
+
+int sql(const std::string& dataDir, const std::string& statement) {
+    return runCommand("sqlite3 " + quote(dataDir + "/kooperdoc.db") + " " + quote(statement) + " 2>&1").exitCode;
+}
+
+Poco::JSON::Object::Ptr jsonObject(const std::string& text) { return parseJson(text).extract<Poco::JSON::Object::Ptr>(); }
+
+/// `audit verify --json` on a data directory: {ok, problem, first_bad_index, …}.
+Poco::JSON::Object::Ptr verify(AuditCli& kd, const std::string& dataDir, const std::string& extra = "") {
+    const auto outcome = kd.run("audit verify --json " + extra, dataDir);
+    INFO(outcome.out << outcome.err);
+    REQUIRE((outcome.exitCode == 0 || outcome.exitCode == 1));
+    auto result = jsonObject(outcome.out);
+    CHECK(result->getValue<bool>("ok") == (outcome.exitCode == 0));
+    return result;
+}
+
+}  // namespace
+
+TEST_CASE("audit CLI: a busy log verifies, and every tamper vector is caught with its problem code") {
+    AuditCli kd("audit-tamper");
+    const auto first = kd.store("m1-oswiadczenie-zgoda", "sample-osoba", "--case GOPS/1/2026 --actor u-17 --role animator");
+    const auto second = kd.store("m1-oswiadczenie-zgoda", "sample", "--case GOPS/2/2026");
+    const auto third = kd.store("m1-oswiadczenie-poufnosci", "sample", "--case GOPS/3/2026");
+    for (const auto& id : {first, second, third}) {
+        REQUIRE(kd.run("document get " + id + " --tenant gops -o " + quote(kd.file(id + ".pdf"))).exitCode == 0);
+    }
+    REQUIRE(kd.run("hold place --tenant gops --document " + third + " --reason kontrola --by u-1").exitCode == 0);
+
+    // A name is refused as an actor before anything changes.
+    const auto named = kd.run("document get " + first + " --tenant gops -o " + quote(kd.file("x.pdf")) + " --actor 'Jan Kowalski'");
+    CHECK(named.exitCode == 2);
+    CHECK_FALSE(fs::exists(kd.file("x.pdf")));
+
+    const auto healthy = verify(kd, kd.dataDir());
+    REQUIRE(healthy->getValue<bool>("ok"));
+    const auto entries = healthy->getValue<int>("entries");
+    CHECK(entries == 8);  // tenant, 3 × created, 3 × downloaded, hold; the refused actor added nothing
+    CHECK(healthy->getValue<int>("checkpoints") == 2);  // at 3 and 6
+    CHECK(kd.run("audit verify").exitCode == 0);
+
+    // An auditor saves a checkpoint now; the log goes on growing.
+    const auto trusted = kd.run("audit checkpoint");
+    REQUIRE(trusted.exitCode == 0);
+    writeFile(kd.file("trusted.txt"), trusted.out);
+    kd.store("m1-oswiadczenie-poufnosci", "sample", "--case GOPS/4/2026");
+    CHECK(verify(kd, kd.dataDir(), "--trusted-checkpoint " + quote(kd.file("trusted.txt")))->getValue<bool>("ok"));
+
+    SECTION("an edited entry breaks the chain at that entry") {
+        const auto copy = kd.copyData("edited");
+        REQUIRE(sql(copy, "UPDATE audit_entries SET entry = replace(entry, '\"role\":\"animator\"', '\"role\":\"dpo\"') WHERE idx = 1") == 0);
+        const auto result = verify(kd, copy);
+        CHECK(result->getValue<std::string>("problem") == "audit.chain");
+        CHECK(result->getValue<int>("first_bad_index") == 1);
+    }
+    SECTION("a deleted middle row leaves a gap") {
+        const auto copy = kd.copyData("deleted");
+        REQUIRE(sql(copy, "DELETE FROM audit_entries WHERE idx = 4") == 0);
+        const auto result = verify(kd, copy);
+        CHECK(result->getValue<std::string>("problem") == "audit.entry_index");
+        CHECK(result->getValue<int>("first_bad_index") == 4);
+    }
+    SECTION("two swapped rows are out of place") {
+        const auto copy = kd.copyData("swapped");
+        REQUIRE(sql(copy, "UPDATE audit_entries SET idx = -1 WHERE idx = 2; UPDATE audit_entries SET idx = 2 WHERE idx = 3; "
+                          "UPDATE audit_entries SET idx = 3 WHERE idx = -1") == 0);
+        const auto result = verify(kd, copy);
+        CHECK(result->getValue<std::string>("problem") == "audit.entry_index");
+        CHECK(result->getValue<int>("first_bad_index") == 2);
+    }
+    SECTION("the newest rows deleted with their checkpoints pass alone, but not against the auditor's checkpoint") {
+        const auto copy = kd.copyData("truncated");
+        REQUIRE(sql(copy, "DELETE FROM audit_entries WHERE idx >= 6; DELETE FROM audit_checkpoints WHERE size > 6") == 0);
+        CHECK(verify(kd, copy)->getValue<bool>("ok"));  // consistent in itself: only an outside checkpoint tells
+        const auto result = verify(kd, copy, "--trusted-checkpoint " + quote(kd.file("trusted.txt")));
+        CHECK(result->getValue<std::string>("problem") == "audit.truncated");
+        CHECK(result->getValue<int>("first_bad_index") == 6);
+        const auto text = kd.run("audit verify --trusted-checkpoint " + quote(kd.file("trusted.txt")), copy);
+        CHECK(text.exitCode == 1);
+        CHECK(text.out.find("audit.truncated") != std::string::npos);
+    }
+    SECTION("a checkpoint note signed by another key is refused") {
+        AuditCli other("audit-other-key");
+        const auto foreign = other.run("audit checkpoint");
+        REQUIRE(foreign.exitCode == 0);
+        writeFile(kd.file("foreign.txt"), foreign.out);
+        const auto copy = kd.copyData("foreign");
+        REQUIRE(sql(copy, "UPDATE audit_checkpoints SET note = CAST(readfile('" + kd.file("foreign.txt") +
+                              "') AS TEXT) WHERE size = (SELECT MIN(size) FROM audit_checkpoints)") == 0);
+        CHECK(verify(kd, copy)->getValue<std::string>("problem") == "audit.checkpoint_signature");
+        // The other key's own public key does not make this log verify either.
+        writeFile(kd.file("other.pem"), other.run("audit public-key").out);
+        CHECK_FALSE(verify(kd, kd.dataDir(), "--public-key " + quote(kd.file("other.pem")))->getValue<bool>("ok"));
+    }
+}
+
+TEST_CASE("audit CLI: after a subject's erasure the log still verifies and names nobody") {
+    AuditCli kd("audit-erasure");
+    const std::string person = "Tadeusz Wiśniewski";
+    const auto erased = kd.store("m1-oswiadczenie-zgoda", "sample-osoba", "--case GOPS/1/2026");
+    kd.store("m1-oswiadczenie-zgoda", "sample", "--case GOPS/2/2026");
+    writeFile(kd.file("name.txt"), person + "\n");
+    const auto found = runCommand("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " " + quote(cli()) + " subject find --tenant gops - --json --data-dir " +
+                                  quote(kd.dataDir()) + " <" + quote(kd.file("name.txt")));
+    REQUIRE(found.exitCode == 0);
+    const auto subject = parseJson(found.output).extract<Poco::JSON::Array::Ptr>()->getObject(0)->getValue<std::string>("subject_id");
+    REQUIRE(kd.run("subject export --tenant gops " + subject + " -o " + quote(kd.file("export.zip"))).exitCode == 0);
+    const auto erasure = kd.run("subject erase --tenant gops " + subject + " --role dpo --actor dpo-1");
+    REQUIRE(erasure.exitCode == 0);
+
+    CHECK(verify(kd, kd.dataDir())->getValue<bool>("ok"));
+    const auto rows = runCommand("sqlite3 " + quote(kd.database()) + " 'SELECT entry FROM audit_entries; SELECT note FROM audit_checkpoints'");
+    REQUIRE(rows.exitCode == 0);
+    // The erasure is in the log: by pseudonymous subject id and document id, with its outcome.
+    CHECK(rows.output.find("\"type\":\"subject.erased\"") != std::string::npos);
+    CHECK(rows.output.find("\"subject\":\"" + subject + "\"") != std::string::npos);
+    CHECK(rows.output.find("\"document\":\"" + erased + "\"") != std::string::npos);
+    CHECK(rows.output.find("\"outcome\":\"erased\"") != std::string::npos);
+    for (const std::string& trace : {person, std::string("Wiśniewski"), std::string("WIŚNIEWSKI"), std::string("Tadeusz"), std::string("Ogrodowa")}) {
+        INFO(trace);
+        CHECK(rows.output.find(trace) == std::string::npos);
+    }
+    // Nor anything shaped like a PESEL: eleven digits standing alone (inside a hex hash or a
+    // base64 signature such runs occur by chance and name nobody).
+    CHECK_FALSE(std::regex_search(rows.output, std::regex("(^|[^0-9A-Za-z+/=])[0-9]{11}([^0-9A-Za-z+/=]|$)")));
+}
+
+TEST_CASE("audit CLI: the Karta audytu proves a sealed document's history offline") {
+    AuditCli kd("audit-card");
+    const auto id = kd.store("m1-oswiadczenie-poufnosci", "sample",
+                             "--case GOPS/3/2026 --seal --level B-B --identity " + quote(kd.file("identity")));
+    REQUIRE(kd.run("document get " + id + " --tenant gops -o " + quote(kd.file("stored.pdf"))).exitCode == 0);
+    const auto exported = kd.run("document export " + id + " --tenant gops -o " + quote(kd.file("out.pdf")));
+    REQUIRE(exported.exitCode == 0);
+    const auto card = kd.file("out-karta-audytu.pdf");
+    REQUIRE(fs::exists(card));
+    // The document goes out byte for byte as stored: its seal is untouched.
+    CHECK(readFile(kd.file("out.pdf")) == readFile(kd.file("stored.pdf")));
+    CHECK(runCommand("pdfsig " + quote(kd.file("out.pdf")) + " 2>&1").output.find("Signature Validation: Signature is Valid") !=
+          std::string::npos);
+
+    const auto publicKey = kd.run("audit public-key");
+    REQUIRE(publicKey.exitCode == 0);
+    writeFile(kd.file("audit.pem"), publicKey.out);
+
+    // Independent tools: qpdf finds the card sound, poppler lists and extracts the attachment.
+    CHECK(runCommand("qpdf --check " + quote(card) + " >/dev/null 2>&1").exitCode == 0);
+    const auto listing = runCommand("pdfdetach -list " + quote(card));
+    REQUIRE(listing.exitCode == 0);
+    CHECK(listing.output.find("kooperdoc-audit.json") != std::string::npos);
+    REQUIRE(runCommand("pdfdetach -save 1 -o " + quote(kd.file("trail.json")) + " " + quote(card)).exitCode == 0);
+    const auto trail = readFile(kd.file("trail.json"));
+    // Byte-identical to what the card says it attached (its SHA-256 is printed on the page).
+    CHECK(foldWhitespace(pdfText(card)).find(sha256Hex(trail)) != std::string::npos);
+    const auto text = foldWhitespace(pdfText(card));
+    CHECK(text.find("Karta audytu") != std::string::npos);
+    CHECK(text.find("Utworzenie dokumentu") != std::string::npos);
+    CHECK(text.find("Opieczętowanie dokumentu") != std::string::npos);
+
+    // Offline: no --data-dir, no configuration, just the file and the public key.
+    const auto offline = [&](const std::string& args) {
+        return runCommand(quote(cli()) + " audit check " + args + " 2>&1");
+    };
+    const auto passed = offline(quote(card) + " --public-key " + quote(kd.file("audit.pem")) + " --document " + quote(kd.file("out.pdf")));
+    INFO(passed.output);
+    CHECK(passed.exitCode == 0);
+    CHECK(offline(quote(kd.file("trail.json")) + " --public-key " + quote(kd.file("audit.pem"))).exitCode == 0);
+    CHECK(offline(quote(card) + " --public-key " + quote(kd.file("audit.pem")) + " --origin other.example/audit").exitCode == 1);
+    // The card does not vouch for another file.
+    CHECK(offline(quote(card) + " --public-key " + quote(kd.file("audit.pem")) + " --document " + quote(kd.file("trail.json")))
+              .output.find("audit.document_not_in_trail") != std::string::npos);
+
+    SECTION("another public key") {
+        AuditCli other("audit-card-other");
+        writeFile(kd.file("other.pem"), other.run("audit public-key").out);
+        const auto refused = offline(quote(card) + " --public-key " + quote(kd.file("other.pem")));
+        CHECK(refused.exitCode == 1);
+        CHECK(refused.output.find("audit.receipt_invalid") != std::string::npos);
+    }
+    SECTION("one byte of an attached entry changed") {
+        // The attachment is stored unfiltered, so the entry's bytes are in the file as they are.
+        auto bytes = readFile(card);
+        const auto at = bytes.find("document.created");
+        REQUIRE(at != std::string::npos);
+        bytes[at + 9] = 'k';  // "document.kreated"
+        writeFile(kd.file("tampered.pdf"), bytes);
+        const auto refused = offline(quote(kd.file("tampered.pdf")) + " --public-key " + quote(kd.file("audit.pem")));
+        CHECK(refused.exitCode == 1);
+        CHECK(refused.output.find("audit.receipt_invalid") != std::string::npos);
+    }
+}
