@@ -8,7 +8,9 @@
 #include <Poco/Base64Encoder.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -129,13 +131,21 @@ CheckpointSigner CheckpointSigner::loadOrCreate(const std::string& origin, const
     if (!std::filesystem::exists(path)) {
         const auto parent = std::filesystem::path(path).parent_path();
         if (!parent.empty()) std::filesystem::create_directories(parent);
+        // link() publishes the key only if none exists yet: two processes starting at once end
+        // with one key (the loser reads the winner's).
+        const std::string temporary = path + "." + std::to_string(::getpid()) + ".tmp";
         const mode_t previous = ::umask(077);
         {
-            std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
+            std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
             out << generatePem();
         }
         ::umask(previous);
-        std::filesystem::rename(path + ".tmp", path);
+        const int linked = ::link(temporary.c_str(), path.c_str());
+        const int linkError = errno;
+        ::unlink(temporary.c_str());
+        if (linked != 0 && linkError != EEXIST) {
+            throw Error(ErrorCode::kUnavailable, "audit.io", "cannot create the audit key file " + path);
+        }
     }
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {

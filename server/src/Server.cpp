@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "kooperdoc/server/Server.h"
 
+#include "RetentionJob.h"
+#include "kooperdoc/server/StorageSetup.h"
+
 #include <chrono>
 #include <iostream>
 #include <sstream>
@@ -243,6 +246,20 @@ protected:
         const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch()).count();
         services->tsa = loadSigningSetup(config(), {}, std::cerr, now).embeddedTsa;
+        // The store opens (and migrates) before the first request, so a bad database or key
+        // stops the service at start-up instead of failing requests later.
+        const StorageSetup storageSetup = loadStorageSetup(config(), {});
+        auto store = openDocumentStore(storageSetup, std::cerr);
+        audit::AuditLog auditLog(store->repository().auditStore(), loadAuditSigner(storageSetup, std::cerr),
+                                 storageSetup.auditCheckpointEvery);
+        std::unique_ptr<RetentionJob> retentionJob;
+        if (const auto interval = config().getInt64("kooperdoc.retention.sweep_interval", 86400); interval > 0) {
+            retentionJob = std::make_unique<RetentionJob>(
+                *store, *storageSetup.retention, std::chrono::seconds(interval), std::cerr, &auditLog, [] {
+                    return static_cast<std::int64_t>(
+                        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+                });
+        }
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(bind, port));
         auto* params = new Poco::Net::HTTPServerParams;
         params->setMaxThreads(16);
@@ -251,7 +268,9 @@ protected:
         // Port 0 lets the system choose; print the real one so scripts and tests can find it.
         std::cout << "kooperdoc: listening on http://" << (bind == "0.0.0.0" ? "localhost" : bind) << ":"
                   << socket.address().port() << std::endl;
+        if (retentionJob) retentionJob->start();
         waitForTerminationRequest();
+        if (retentionJob) retentionJob->stop();
         server.stopAll(false);  // stop accepting; in-flight requests finish
         return EXIT_OK;
     }

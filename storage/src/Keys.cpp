@@ -10,6 +10,7 @@
 #include <Poco/Base64Encoder.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -120,7 +121,9 @@ MasterKey MasterKey::loadOrCreate(const std::string& path) {
     if (!std::filesystem::exists(path)) {
         const auto parent = std::filesystem::path(path).parent_path();
         if (!parent.empty()) std::filesystem::create_directories(parent);
-        const std::string temporary = path + ".tmp";
+        // Two processes starting at once must end with one key: each writes its own temporary
+        // file and link() publishes it only if no key exists yet; the loser reads the winner's.
+        const std::string temporary = path + "." + randomId().substr(0, 8) + ".tmp";
         const mode_t previous = ::umask(077);
         {
             std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -132,7 +135,12 @@ MasterKey MasterKey::loadOrCreate(const std::string& path) {
             }
         }
         ::umask(previous);
-        std::filesystem::rename(temporary, path);
+        const int linked = ::link(temporary.c_str(), path.c_str());
+        const int linkError = errno;
+        ::unlink(temporary.c_str());
+        if (linked != 0 && linkError != EEXIST) {
+            throw Error(ErrorCode::kUnavailable, "storage.io", "cannot create the master key file " + path + ": " + std::strerror(linkError));
+        }
     }
     return load(path);
 }

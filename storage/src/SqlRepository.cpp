@@ -470,10 +470,11 @@ public:
 
     void checkMasterKey(const std::string& fingerprint) override {
         db_.inTransaction([&](Transaction& tx) {
+            // Insert-if-absent, then read: two instances starting at once agree on the first key.
+            tx.execute("INSERT INTO kd_meta (key, value) VALUES ('master_key_fingerprint', $1) ON CONFLICT DO NOTHING",
+                       {fingerprint});
             const auto row = tx.single("SELECT value FROM kd_meta WHERE key = 'master_key_fingerprint'");
-            if (!row) {
-                tx.execute("INSERT INTO kd_meta (key, value) VALUES ('master_key_fingerprint', $1)", {fingerprint});
-            } else if (asText(row->at(0)) != fingerprint) {
+            if (!row || asText(row->at(0)) != fingerprint) {
                 throw Error(ErrorCode::kFailedPrecondition, "storage.master_key_mismatch",
                             "this database was written under another master key: configure the one it was created with");
             }

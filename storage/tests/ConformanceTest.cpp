@@ -606,6 +606,7 @@ TEST_CASE("rectification adds a corrected version or an annex and never rewrites
     const auto second = store->supersede(first.documentId, corrected, "corrected_version");
     auto annexRequest = request("ops-a", {kJan}, "%PDF annex");
     annexRequest.caseRef = "case-9";
+    annexRequest.now = kNow + 5;  // "oldest first": the annex comes after the corrected version
     const auto annex = store->supersede(first.documentId, annexRequest, "annex");
     const auto later = store->repository().documentsSuperseding("ops-a", first.documentId);
     REQUIRE(later.size() == 2);

@@ -22,6 +22,12 @@ using namespace kooperdoc::testing;
 
 namespace {
 
+int countOf(const std::string& text, const std::string& needle) {
+    int count = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++count;
+    return count;
+}
+
 CommandResult get(const std::string& url) {
     return runCommand("curl -s -w '\\n%{http_code} %{content_type}' " + quote(url));
 }
@@ -50,4 +56,45 @@ TEST_CASE("the service answers /healthz and /v1/templates, maps errors, and stop
     CHECK(runCommand("curl -s -o /dev/null -w '%{http_code}' -X POST " + quote(server.url() + "/healthz")).output == "400");
 
     CHECK(server.stop() == 0);
+}
+
+TEST_CASE("the service's retention sweep proposes what is due and erases nothing", "[server][retention]") {
+    const std::string dir = scratchDir("server-retention");
+    const auto kd = [&](const std::string& args) {
+        const auto result = runCommand(quote(cli()) + " --data-dir " + quote(dir + "/data") + " " + args + " 2>&1");
+        INFO("kooperdoc " << args << "\n" << result.output);
+        return result;
+    };
+    writeFile(dir + "/tenant.json", R"({"name":"Gminny Ośrodek Pomocy Społecznej w Łaziskach","short_name":"GOPS Łaziska"})");
+    REQUIRE(kd("tenant put gops --profile " + quote(dir + "/tenant.json")).exitCode == 0);
+    const std::string sample = sourceDir() + "/templates/catalog/m1-oswiadczenie-zgoda/samples/sample.json";
+    // A case closed in 2010: its B10 documents were due on 2021-01-01. Another, still open: never.
+    const auto old = kd("store m1-oswiadczenie-zgoda " + quote(sample) + " --tenant gops --case OLD --at 2010-03-01 --json");
+    REQUIRE(old.exitCode == 0);
+    REQUIRE(kd("case close OLD --tenant gops --at 2010-06-30").exitCode == 0);
+    REQUIRE(kd("store m1-oswiadczenie-zgoda " + quote(sample) + " --tenant gops --case OPEN --json").exitCode == 0);
+    REQUIRE(kd("retention run --tenant gops --dry-run --json").output.find("\"OLD\"") == std::string::npos);
+
+    writeFile(dir + "/kooperdoc.properties", "kooperdoc.storage.database = sqlite:" + dir + "/data/kooperdoc.db\n" +
+                                                 "kooperdoc.storage.blob_dir = " + dir + "/data/blobs\n" +
+                                                 "kooperdoc.storage.master_key_file = " + dir + "/data/master.key\n" +
+                                                 "kooperdoc.audit.key_file = " + dir + "/data/audit.key\n" +
+                                                 "kooperdoc.retention.sweep_interval = 1\n");
+    ServerProcess server({"--config", dir + "/kooperdoc.properties"});
+    // The first sweep runs at start; poll the store (through the CLI) until it recorded it.
+    std::string report;
+    for (int i = 0; i < 100; ++i) {
+        report = kd("retention report --tenant gops --json").output;
+        if (report.find("pending_proposal") != std::string::npos) break;
+        usleep(100000);
+    }
+    INFO(report);
+    CHECK(countOf(report, "pending_proposal") == 1);  // the old case's document, once
+    CHECK(server.stop() == 0);
+    // Proposed, not erased: the due document still opens.
+    std::smatch id;
+    REQUIRE(std::regex_search(old.output, id, std::regex("\"document_id\" ?: ?\"([^\"]+)\"")));
+    CHECK(kd("document get " + id[1].str() + " --tenant gops -o " + quote(dir + "/old.pdf")).exitCode == 0);
+    CHECK(readFile(dir + "/old.pdf").rfind("%PDF", 0) == 0);
+    std::filesystem::remove_all(dir);
 }
