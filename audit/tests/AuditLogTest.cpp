@@ -6,9 +6,11 @@
 #include <thread>
 
 #include "kooperdoc/audit/AuditLog.h"
+#include "ErrorReason.h"
 #include "kooperdoc/core/Error.h"
 
 using namespace kooperdoc;
+using kooperdoc::testing::reasonOf;
 using namespace kooperdoc::audit;
 
 namespace {
@@ -37,14 +39,6 @@ AuditEvent event(int n, const std::string& type = "document.created") {
     return e;
 }
 
-std::string reasonOf(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& e) {
-        return e.reason();
-    }
-    return "no error";
-}
 
 /// A log of \p count events with a checkpoint every 16 and one at the end.
 void fill(MemoryAuditStore& store, int count) {

@@ -152,6 +152,18 @@ void Database::release(std::unique_ptr<Poco::Data::Session> session, bool health
 void Database::inTransaction(const std::function<void(Transaction&)>& work) {
     auto session = acquire();
     bool begun = false;
+    // After a failure the connection goes back to the pool only if ROLLBACK worked.
+    const auto rollBackAndRelease = [&] {
+        bool healthy = false;
+        if (begun) {
+            try {
+                *session << "ROLLBACK", now;
+                healthy = true;
+            } catch (...) {
+            }
+        }
+        release(std::move(session), healthy);
+    };
     try {
         *session << (postgres() ? "BEGIN" : "BEGIN IMMEDIATE"), now;
         begun = true;
@@ -160,26 +172,10 @@ void Database::inTransaction(const std::function<void(Transaction&)>& work) {
         *session << "COMMIT", now;
         release(std::move(session), true);
     } catch (const Poco::Exception& e) {
-        bool healthy = false;
-        if (begun) {
-            try {
-                *session << "ROLLBACK", now;
-                healthy = true;
-            } catch (...) {
-            }
-        }
-        release(std::move(session), healthy);
+        rollBackAndRelease();
         translate(e, "transaction failed");
     } catch (...) {
-        bool healthy = false;
-        if (begun) {
-            try {
-                *session << "ROLLBACK", now;
-                healthy = true;
-            } catch (...) {
-            }
-        }
-        release(std::move(session), healthy);
+        rollBackAndRelease();
         throw;
     }
 }

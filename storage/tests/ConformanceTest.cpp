@@ -14,11 +14,13 @@
 
 #include "Process.h"
 #include "TempDir.h"
+#include "ErrorReason.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/storage/DocumentStore.h"
 #include "kooperdoc/storage/Retention.h"
 
 using namespace kooperdoc;
+using kooperdoc::testing::reasonOf;
 using namespace kooperdoc::storage;
 using kooperdoc::testing::quote;
 using kooperdoc::testing::readFile;
@@ -27,14 +29,6 @@ using kooperdoc::testing::TempDir;
 
 namespace {
 
-std::string reasonOf(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& e) {
-        return e.reason();
-    }
-    return "no error";
-}
 
 /// A fresh, empty database on the backend under test, and a blob directory.
 class Backend {

@@ -7,25 +7,14 @@
 
 #include "Process.h"
 #include "TempDir.h"
+#include "ErrorReason.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/storage/Keys.h"
 
 using namespace kooperdoc;
+using kooperdoc::testing::reasonOf;
 using namespace kooperdoc::storage;
 using kooperdoc::testing::TempDir;
-
-namespace {
-
-std::string reasonOf(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& e) {
-        return e.reason();
-    }
-    return "no error";
-}
-
-}  // namespace
 
 TEST_CASE("AES-256-GCM round-trips and refuses another key, another context or a flipped bit", "[storage][keys]") {
     const Key256 key = randomKey();

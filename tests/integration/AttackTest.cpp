@@ -76,19 +76,6 @@ int signatureObject(const std::string& pdf, const std::string& field) {
 }
 
 /// The last trailer's entry \p key (e.g. "/Size", "/Root"), as written.
-std::string trailerEntry(const std::string& pdf, const std::string& key) {
-    const auto trailer = pdf.rfind("trailer");
-    REQUIRE(trailer != std::string::npos);
-    const std::string text = pdf.substr(trailer, pdf.rfind("startxref") - trailer);
-    std::smatch match;
-    if (!std::regex_search(text, match, std::regex(key + "\\s+(\\d+ \\d+ R|\\d+)"))) return {};
-    return match[1].str();
-}
-
-int nextObjectNumber(const std::string& pdf) {
-    return std::stoi(trailerEntry(pdf, "/Size"));
-}
-
 int catalogObject(const std::string& pdf) {
     return std::stoi(trailerEntry(pdf, "/Root"));
 }
@@ -111,34 +98,6 @@ std::string streamObject(const std::string& content, const std::string& dictiona
            "\nendstream";
 }
 
-/// An incremental update writing each of \p objects (number → value): a new xref section and a
-/// trailer that keeps /Root and /Info and chains /Prev to the previous xref.
-std::string appendObjects(const std::string& pdf, const std::map<int, std::string>& objects) {
-    const auto startxref = pdf.rfind("startxref");
-    REQUIRE(startxref != std::string::npos);
-    const auto previous = std::stoll(pdf.substr(startxref + 9));
-    int size = nextObjectNumber(pdf);
-    std::string out = pdf;
-    if (out.back() != '\n') out += '\n';
-    std::map<int, std::size_t> offsets;
-    for (const auto& [number, body] : objects) {
-        offsets[number] = out.size();
-        out += std::to_string(number) + " 0 obj\n" + body + "\nendobj\n";
-        size = std::max(size, number + 1);
-    }
-    const auto xref = out.size();
-    out += "xref\n";
-    for (const auto& [number, offset] : offsets) {
-        char entry[32];
-        std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
-        out += std::to_string(number) + " 1\n" + entry;
-    }
-    const auto info = trailerEntry(pdf, "/Info");
-    out += "trailer\n<< /Size " + std::to_string(size) + " /Root " + trailerEntry(pdf, "/Root") +
-           (info.empty() ? "" : " /Info " + info) + " /Prev " + std::to_string(previous) + " >>\nstartxref\n" +
-           std::to_string(xref) + "\n%%EOF\n";
-    return out;
-}
 
 /// \p pdf with the bytes at \p span replaced by \p text padded with spaces: every offset and
 /// every byte range stays where it was.

@@ -113,33 +113,6 @@ std::string withLastCms(const std::string& pdf, const std::string& cmsDer) {
     return out;
 }
 
-/// One incremental update holding \p objects (number → body).
-std::string appendObjects(const std::string& pdf, const std::map<int, std::string>& objects) {
-    const auto startxref = pdf.rfind("startxref");
-    REQUIRE(startxref != std::string::npos);
-    const auto previous = std::stoll(pdf.substr(startxref + 9));
-    const auto trailer = pdf.rfind("trailer");
-    REQUIRE(trailer != std::string::npos);
-    std::smatch size, root;
-    const std::string trailerText = pdf.substr(trailer, startxref - trailer);
-    REQUIRE(std::regex_search(trailerText, size, std::regex("/Size (\\d+)")));
-    REQUIRE(std::regex_search(trailerText, root, std::regex("/Root (\\d+ \\d+ R)")));
-    std::string out = pdf;
-    if (out.back() != '\n') out += '\n';
-    std::string xref = "xref\n";
-    int newSize = std::stoi(size[1].str());
-    for (const auto& [number, body] : objects) {
-        char entry[32];
-        std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", out.size());
-        xref += std::to_string(number) + " 1\n" + entry;
-        out += std::to_string(number) + " 0 obj\n" + body + "\nendobj\n";
-        newSize = std::max(newSize, number + 1);
-    }
-    const auto xrefOffset = out.size();
-    out += xref + "trailer\n<< /Size " + std::to_string(newSize) + " /Root " + root[1].str() + " /Prev " +
-           std::to_string(previous) + " >>\nstartxref\n" + std::to_string(xrefOffset) + "\n%%EOF\n";
-    return out;
-}
 
 /// The lines pdfsig prints about one field (it lists fields in form order, signed or not).
 std::string pdfsigField(const std::string& report, const std::string& field) {

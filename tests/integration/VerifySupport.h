@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <string>
 
@@ -96,28 +98,52 @@ private:
     std::string dir_;
 };
 
-/// Appends an incremental update that replaces object \p number with \p body (the classic
-/// incremental saving attack, by hand).
-inline std::string appendUpdate(const std::string& pdf, int number, const std::string& body) {
+inline std::string trailerEntry(const std::string& pdf, const std::string& key) {
+    const auto trailer = pdf.rfind("trailer");
+    REQUIRE(trailer != std::string::npos);
+    const std::string text = pdf.substr(trailer, pdf.rfind("startxref") - trailer);
+    std::smatch match;
+    if (!std::regex_search(text, match, std::regex(key + "\\s+(\\d+ \\d+ R|\\d+)"))) return {};
+    return match[1].str();
+}
+
+inline int nextObjectNumber(const std::string& pdf) {
+    return std::stoi(trailerEntry(pdf, "/Size"));
+}
+
+/// An incremental update writing each of \p objects (number → value): a new xref section and a
+/// trailer that keeps /Root and /Info and chains /Prev to the previous xref.
+inline std::string appendObjects(const std::string& pdf, const std::map<int, std::string>& objects) {
     const auto startxref = pdf.rfind("startxref");
     REQUIRE(startxref != std::string::npos);
     const auto previous = std::stoll(pdf.substr(startxref + 9));
-    const auto trailer = pdf.rfind("trailer");
-    REQUIRE(trailer != std::string::npos);
-    std::smatch size, root;
-    const std::string trailerText = pdf.substr(trailer, startxref - trailer);
-    REQUIRE(std::regex_search(trailerText, size, std::regex("/Size (\\d+)")));
-    REQUIRE(std::regex_search(trailerText, root, std::regex("/Root (\\d+ \\d+ R)")));
+    int size = nextObjectNumber(pdf);
     std::string out = pdf;
     if (out.back() != '\n') out += '\n';
-    const auto offset = out.size();
-    out += std::to_string(number) + " 0 obj\n" + body + "\nendobj\n";
+    std::map<int, std::size_t> offsets;
+    for (const auto& [number, body] : objects) {
+        offsets[number] = out.size();
+        out += std::to_string(number) + " 0 obj\n" + body + "\nendobj\n";
+        size = std::max(size, number + 1);
+    }
     const auto xref = out.size();
-    char entry[32];
-    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
-    out += "xref\n" + std::to_string(number) + " 1\n" + entry + "trailer\n<< /Size " + size[1].str() + " /Root " +
-           root[1].str() + " /Prev " + std::to_string(previous) + " >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+    out += "xref\n";
+    for (const auto& [number, offset] : offsets) {
+        char entry[32];
+        std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
+        out += std::to_string(number) + " 1\n" + entry;
+    }
+    const auto info = trailerEntry(pdf, "/Info");
+    out += "trailer\n<< /Size " + std::to_string(size) + " /Root " + trailerEntry(pdf, "/Root") +
+           (info.empty() ? "" : " /Info " + info) + " /Prev " + std::to_string(previous) + " >>\nstartxref\n" +
+           std::to_string(xref) + "\n%%EOF\n";
     return out;
+}
+
+/// Appends an incremental update that replaces object \p number with \p body (the classic
+/// incremental saving attack, by hand).
+inline std::string appendUpdate(const std::string& pdf, int number, const std::string& body) {
+    return appendObjects(pdf, {{number, body}});
 }
 
 }  // namespace kooperdoc::testing
