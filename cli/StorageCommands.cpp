@@ -228,9 +228,15 @@ namespace {
 // store
 
 int storeCommand(Context& ctx, const std::vector<std::string>& args) {
-    Arguments a(args, withCommon({"-o", "--output", "--tenant", "--case", "--idempotency-key", "--identity", "--level", "--template-version"}),
+    Arguments a(args, withCommon({"-o", "--output", "--tenant", "--case", "--idempotency-key", "--identity", "--level", "--template-version",
+                                  "--supersedes", "--relation"}),
                 {"--seal", "--json"});
-    a.expectPositionals(2, "kooperdoc store TEMPLATE INPUT.json --tenant T [--case REF] [--idempotency-key K] [--seal] [-o OUT.pdf]");
+    a.expectPositionals(2, "kooperdoc store TEMPLATE INPUT.json --tenant T [--case REF] [--idempotency-key K] [--seal] [-o OUT.pdf]\n"
+                           "                [--supersedes ID --relation corrected_version|annex]");
+    const auto supersedes = a.value("--supersedes");
+    if (supersedes.has_value() != a.value("--relation").has_value()) {
+        throw UsageError("--supersedes and --relation go together (rectification: a corrected version or an annex)");
+    }
     const auto tenantId = required(a, "--tenant", "store");
     const auto& tmpl = ctx.catalog().get(a.positionals()[0], a.value("--template-version").value_or(""));
     const auto input = parseJson(readInput(a.positionals()[1]));
@@ -289,7 +295,8 @@ int storeCommand(Context& ctx, const std::vector<std::string>& args) {
     request.idempotencyKey = idempotencyKey;
     request.requestSha256 = requestSha256;
     request.now = now;
-    const auto result = store->store(request);
+    // Rectification (art. 16) never rewrites the earlier document: the new one supersedes it.
+    const auto result = supersedes ? store->supersede(*supersedes, request, *a.value("--relation")) : store->store(request);
 
     if (!result.replayed && rule.legalBasis == "consent") {
         // The document carries the consent of everyone it names (the form is their declaration).
@@ -306,8 +313,12 @@ int storeCommand(Context& ctx, const std::vector<std::string>& args) {
     }
     if (!result.replayed) {
         const auto digest = sha256Hex(pdfBytes);
-        events.record("document.created", tenantId, result.documentId, digest,
-                      {{"template", tmpl.metadata().id}, {"template_version", tmpl.metadata().version}});
+        std::map<std::string, std::string> details{{"template", tmpl.metadata().id}, {"template_version", tmpl.metadata().version}};
+        if (supersedes) {
+            details["supersedes"] = *supersedes;
+            details["relation"] = *a.value("--relation");
+        }
+        events.record("document.created", tenantId, result.documentId, digest, details);
         if (a.flag("--seal")) events.record("document.sealed", tenantId, result.documentId, digest);
     }
     const auto output = a.value("-o") ? a.value("-o") : a.value("--output");

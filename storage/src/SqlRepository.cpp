@@ -373,6 +373,9 @@ public:
         db_.inTransaction([&](Transaction& tx) {
             tx.execute("UPDATE documents SET closed_at = $1 WHERE tenant_id = $2 AND case_ref = $3 AND closed_at IS NULL",
                        {closedAt, tenantId, caseRef});
+            // A closed case's documents are archived: kept for their retention period, no longer worked on.
+            tx.execute("UPDATE documents SET status = 'archived' WHERE tenant_id = $1 AND case_ref = $2 AND status <> 'erased'",
+                       {tenantId, caseRef});
         });
     }
 

@@ -432,6 +432,7 @@ TEST_CASE("a dry-run sweep over a seeded database reports exactly what the rules
     const auto held = store->store(ofTemplate("ops-a", "m3-protokol-zzk-a", "case-record", "case-1", {kJan}));
     store->repository().placeHold({randomId(), "ops-a", held.documentId, "", "skarga do sądu", "dpo", day(5), {}, ""});
     store->repository().closeCase("ops-a", "case-1", day(100));
+    CHECK(store->repository().document("ops-a", plan1.documentId)->status == DocumentStatus::kArchived);
     // Case 2 closed in 2027: ends 2038-01-01. Case 3 stays open: never due.
     const auto plan2 = store->store(ofTemplate("ops-a", "m2-karta-planu-pracy", "case-record", "case-2", {kAnna}));
     store->repository().closeCase("ops-a", "case-2", day(400));

@@ -300,3 +300,26 @@ TEST_CASE("storage CLI: an idempotency key reused with another body is refused a
     CHECK(unknown.exitCode == 4);
     CHECK(unknown.err.find("storage.tenant_unknown") != std::string::npos);
 }
+
+TEST_CASE("storage CLI: a rectification stores a corrected version that supersedes the signed original") {
+    StoreCli kd("storage-rectification");
+    const auto original = kd.store("m1-oswiadczenie-zgoda", "sample-osoba", "--case C-7");
+    REQUIRE(kd.run("document get " + original + " --tenant gops -o " + quote(kd.file("original.pdf"))).exitCode == 0);
+    const auto corrected = kd.run("store m1-oswiadczenie-zgoda " + quote(kd.file("m1-oswiadczenie-zgoda-sample-osoba.json")) +
+                                  " --tenant gops --supersedes " + original + " --relation corrected_version --json");
+    REQUIRE(corrected.exitCode == 0);
+    const auto list = kd.run("document list --tenant gops --json");
+    REQUIRE(list.exitCode == 0);
+    CHECK(list.out.find(original) != std::string::npos);
+    CHECK(parseJson(list.out).extract<Poco::JSON::Array::Ptr>()->size() == 2);
+    // The original is untouched, byte for byte.
+    REQUIRE(kd.run("document get " + original + " --tenant gops -o " + quote(kd.file("again.pdf"))).exitCode == 0);
+    CHECK(readFile(kd.file("again.pdf")) == readFile(kd.file("original.pdf")));
+    const auto bad = kd.run("store m1-oswiadczenie-zgoda " + quote(kd.file("m1-oswiadczenie-zgoda-sample-osoba.json")) +
+                            " --tenant gops --supersedes " + original + " --relation rewrite");
+    CHECK(bad.exitCode == 2);
+    CHECK(bad.err.find("storage.relation_invalid") != std::string::npos);
+    CHECK(kd.run("store m1-oswiadczenie-zgoda " + quote(kd.file("m1-oswiadczenie-zgoda-sample-osoba.json")) +
+                 " --tenant gops --supersedes " + original).exitCode == 2);
+    CHECK(kd.run("audit verify").exitCode == 0);
+}

@@ -179,6 +179,7 @@ public:
     virtual std::vector<RevisionRecord> revisions(const std::string& documentId) = 0;
     virtual std::vector<WrappedDocumentKey> documentKeys(const std::string& documentId) = 0;
     virtual void setRestricted(const std::string& tenantId, const std::string& documentId, bool restricted) = 0;
+    /// Records the case's closure (retention periods count from it) and archives its documents.
     virtual void closeCase(const std::string& tenantId, const std::string& caseRef, std::int64_t closedAt) = 0;
     /// Deletes the keys and revision rows (returning the blob ids to unlink) and marks it erased.
     virtual std::vector<std::string> eraseDocument(const std::string& tenantId, const std::string& documentId,
