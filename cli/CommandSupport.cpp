@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <Poco/Util/MapConfiguration.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
+
 #include "kooperdoc/core/Error.h"
 
 namespace kooperdoc::cli {
@@ -71,6 +74,16 @@ std::int64_t creationTime() {
 std::int64_t signingTime() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+Poco::AutoPtr<Poco::Util::AbstractConfiguration> loadConfiguration(const Context& ctx) {
+    if (ctx.configPath.empty()) return new Poco::Util::MapConfiguration;
+    try {
+        return new Poco::Util::PropertyFileConfiguration(ctx.configPath);
+    } catch (const Poco::Exception& e) {
+        throw Error(ErrorCode::kInvalidArgument, "config.unreadable",
+                    "cannot read the configuration " + ctx.configPath + ": " + e.displayText());
+    }
 }
 
 }  // namespace kooperdoc::cli

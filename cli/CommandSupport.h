@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <Poco/AutoPtr.h>
+#include <Poco/Util/AbstractConfiguration.h>
+
 #include "kooperdoc/templates/Catalog.h"
 
 namespace kooperdoc::cli {
@@ -103,6 +106,10 @@ struct Context {
         return ownCatalog ? *ownCatalog : templates::Catalog::builtIn();
     }
 };
+
+/// The configuration named by --config (or $KOOPERDOC_CONFIG), or an empty one: every key then
+/// takes its default. Error{kInvalidArgument, "config.unreadable"}.
+Poco::AutoPtr<Poco::Util::AbstractConfiguration> loadConfiguration(const Context& ctx);
 
 struct Command {
     std::string summary;

@@ -31,18 +31,6 @@ std::string trimmedPassword(std::string password) {
     return password;
 }
 
-/// The configuration named by --config (or $KOOPERDOC_CONFIG), or an empty one: every key
-/// then takes its default.
-Poco::AutoPtr<Poco::Util::AbstractConfiguration> loadConfiguration(const Context& ctx) {
-    if (ctx.configPath.empty()) return new Poco::Util::MapConfiguration;
-    try {
-        return new Poco::Util::PropertyFileConfiguration(ctx.configPath);
-    } catch (const Poco::Exception& e) {
-        throw Error(ErrorCode::kInvalidArgument, "config.unreadable",
-                    "cannot read the configuration " + ctx.configPath + ": " + e.displayText());
-    }
-}
-
 server::SigningSetup signingSetup(const Context& ctx, const Arguments& a) {
     return server::loadSigningSetup(*loadConfiguration(ctx), {a.value("--identity"), a.value("--level")}, ctx.err,
                                     signingTime());

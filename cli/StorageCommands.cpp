@@ -54,16 +54,6 @@ using Poco::JSON::Object;
 // ---------------------------------------------------------------------------------------------
 // Shared plumbing
 
-Poco::AutoPtr<Poco::Util::AbstractConfiguration> loadConfiguration(const Context& ctx) {
-    if (ctx.configPath.empty()) return new Poco::Util::MapConfiguration;
-    try {
-        return new Poco::Util::PropertyFileConfiguration(ctx.configPath);
-    } catch (const Poco::Exception& e) {
-        throw Error(ErrorCode::kInvalidArgument, "config.unreadable",
-                    "cannot read the configuration " + ctx.configPath + ": " + e.displayText());
-    }
-}
-
 server::StorageSetup storageSetup(const Context& ctx, const Arguments& a) {
     return server::loadStorageSetup(*loadConfiguration(ctx), {a.value("--data-dir")});
 }
@@ -453,6 +443,26 @@ int documentExport(Context& ctx, const Arguments& a) {
     return kExitOk;
 }
 
+/// A stored document's record as `document list` and `subject export`'s manifest show it.
+Object::Ptr documentJson(const storage::DocumentRecord& d) {
+    Object::Ptr o = new Object;
+    o->set("id", d.id);
+    o->set("template_id", d.templateId);
+    o->set("template_version", d.templateVersion);
+    o->set("status", storage::toString(d.status));
+    o->set("case_ref", d.caseRef);
+    o->set("legal_basis", d.legalBasis);
+    o->set("archival_duty", d.archivalDuty);
+    o->set("restricted", d.restricted);
+    o->set("created_at", isoTime(d.createdAt));
+    o->set("closed_at", optionalTime(d.closedAt));
+    if (!d.supersedes.empty()) {
+        o->set("supersedes", d.supersedes);
+        o->set("relation", d.relation);
+    }
+    return o;
+}
+
 int documentList(Context& ctx, const Arguments& a) {
     a.expectPositionals(1, "kooperdoc document list --tenant T [--json]");
     auto store = openStore(ctx, a);
@@ -461,17 +471,7 @@ int documentList(Context& ctx, const Arguments& a) {
     Array::Ptr list = new Array;
     for (const auto& d : store->repository().documents(tenantId)) {
         if (a.flag("--json")) {
-            Object::Ptr o = new Object;
-            o->set("id", d.id);
-            o->set("template_id", d.templateId);
-            o->set("template_version", d.templateVersion);
-            o->set("status", storage::toString(d.status));
-            o->set("case_ref", d.caseRef);
-            o->set("legal_basis", d.legalBasis);
-            o->set("archival_duty", d.archivalDuty);
-            o->set("restricted", d.restricted);
-            o->set("created_at", isoTime(d.createdAt));
-            o->set("closed_at", optionalTime(d.closedAt));
+            Object::Ptr o = documentJson(d);
             o->set("revisions", static_cast<int>(store->repository().revisions(d.id).size()));
             list->add(o);
         } else {
@@ -624,15 +624,7 @@ int subjectExport(Context& ctx, const Arguments& a, storage::DocumentStore& stor
     manifest->set("exported_at", isoTime(clockOf(a)));
     Array::Ptr documents = new Array;
     for (const auto& d : store.repository().documentsOfSubject(tenantId, subjectId)) {
-        Object::Ptr o = new Object;
-        o->set("id", d.id);
-        o->set("template_id", d.templateId);
-        o->set("template_version", d.templateVersion);
-        o->set("status", storage::toString(d.status));
-        o->set("case_ref", d.caseRef);
-        o->set("legal_basis", d.legalBasis);
-        o->set("restricted", d.restricted);
-        o->set("created_at", isoTime(d.createdAt));
+        Object::Ptr o = documentJson(d);
         Array::Ptr revisions = new Array;
         if (d.status != storage::DocumentStatus::kErased) {
             for (const auto& r : store.repository().revisions(d.id)) {

