@@ -19,6 +19,7 @@
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/pdf/PdfReader.h"
+#include "kooperdoc/pdf/Provenance.h"
 #include "kooperdoc/signing/CmsCheck.h"
 #include "kooperdoc/signing/Timestamp.h"
 #include "kooperdoc/templates/Catalog.h"
@@ -334,21 +335,14 @@ DocumentReport readDocument(const pdf::PdfReader& reader, const std::vector<std:
                             std::vector<std::string>& warnings) {
     DocumentReport d;
     try {
-        const pdf::PdfObject info = reader.deref(reader.trailer(0).get("Info"), 0);
-        if (const pdf::PdfDictionary* dict = info.asDictionary()) {
-            const auto text = [&](const char* key) {
-                const pdf::PdfObject value = reader.deref(dict->get(key), 0);
-                const pdf::PdfString* string = value.asString();
-                return string == nullptr ? std::string{} : pdf::textStringToUtf8(string->bytes);
-            };
-            d.documentId = text("KooperdocDocumentId");
-            d.documentNumber = text("KooperdocDocumentNumber");
-            d.templateId = text("KooperdocTemplateId");
-            d.templateVersion = text("KooperdocTemplateVersion");
-            d.templateSha256 = text("KooperdocTemplateSha256");
-            d.inputSha256 = text("KooperdocInputSha256");
-            d.renderer = text("KooperdocRendererVersion");
-        }
+        const auto p = pdf::readProvenance(reader);
+        d.documentId = p.documentId;
+        d.documentNumber = p.documentNumber;
+        d.templateId = p.templateId;
+        d.templateVersion = p.templateVersion;
+        d.templateSha256 = p.templateSha256;
+        d.inputSha256 = p.inputSha256;
+        d.renderer = p.renderer;
     } catch (const Error& e) {
         warnings.push_back("verify.info_unreadable: " + std::string(e.what()));
     }
