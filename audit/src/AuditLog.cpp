@@ -116,26 +116,50 @@ std::vector<AuditEntry> MemoryAuditStore::entries(std::uint64_t begin, std::uint
     return {entries_.begin() + static_cast<long>(begin), entries_.begin() + static_cast<long>(end)};
 }
 
-void MemoryAuditStore::putCheckpoint(std::uint64_t size, const std::string& note) {
+void MemoryAuditStore::putCheckpoint(std::uint64_t size, const std::string& note, const std::string& timestampToken) {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [existing, text] : checkpoints_) {
-        if (existing == size) return;
+    for (const auto& existing : checkpoints_) {
+        if (existing.size == size) return;
     }
-    checkpoints_.emplace_back(size, note);
-    std::sort(checkpoints_.begin(), checkpoints_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    checkpoints_.push_back({size, note, timestampToken});
+    std::sort(checkpoints_.begin(), checkpoints_.end(), [](const auto& a, const auto& b) { return a.size < b.size; });
 }
 
-std::vector<std::string> MemoryAuditStore::checkpoints() {
+std::vector<StoredCheckpoint> MemoryAuditStore::storedCheckpoints() {
     std::lock_guard<std::mutex> lock(mutex_);
+    return checkpoints_;
+}
+
+std::optional<StoredCheckpoint> MemoryAuditStore::newestCheckpoint() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (checkpoints_.empty()) return std::nullopt;
+    return checkpoints_.back();
+}
+
+bool MemoryAuditStore::addCheckpointTimestamp(std::uint64_t size, const std::string& timestampToken) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& existing : checkpoints_) {
+        if (existing.size != size) continue;
+        if (!existing.timestampToken.empty()) return false;
+        existing.timestampToken = timestampToken;
+        return true;
+    }
+    return false;
+}
+
+std::vector<std::string> AuditStore::checkpoints() {
     std::vector<std::string> notes;
-    for (const auto& [size, note] : checkpoints_) notes.push_back(note);
+    for (auto& checkpoint : storedCheckpoints()) notes.push_back(std::move(checkpoint.note));
     return notes;
 }
 
 // ------------------------------------------------------------------ AuditLog
 
-AuditLog::AuditLog(AuditStore& store, CheckpointSigner signer, std::uint64_t checkpointEvery)
-    : store_(store), signer_(std::move(signer)), checkpointEvery_(std::max<std::uint64_t>(1, checkpointEvery)) {}
+AuditLog::AuditLog(AuditStore& store, CheckpointSigner signer, std::uint64_t checkpointEvery, CheckpointTimestamper timestamper)
+    : store_(store),
+      signer_(std::move(signer)),
+      checkpointEvery_(std::max<std::uint64_t>(1, checkpointEvery)),
+      timestamper_(std::move(timestamper)) {}
 
 std::uint64_t AuditLog::record(const AuditEvent& event) {
     if (!knownType(event.type)) throw Error(ErrorCode::kInvalidArgument, "audit.event_type", "unknown audit event type " + event.type);
@@ -156,49 +180,139 @@ std::uint64_t AuditLog::record(const AuditEvent& event) {
     return index;
 }
 
-std::vector<Sha256> AuditLog::leafHashes(std::uint64_t size) {
-    std::vector<Sha256> leaves;
-    leaves.reserve(size);
-    for (const auto& entry : store_.entries(0, size)) leaves.push_back(leafHash(entry.canonical));
-    if (leaves.size() != size) throw Error(ErrorCode::kDataLoss, "audit.entries_missing", "the audit log lost entries");
-    return leaves;
+void AuditLog::extendLeafCache(std::uint64_t size) {
+    const std::uint64_t cached = leafCache_.size();
+    if (cached >= size) return;
+    const auto added = store_.entries(cached, size);
+    // Checked before anything is cached: a gap or a moved row must not become a leaf that every
+    // later proof would build on.
+    for (std::size_t i = 0; i < added.size(); ++i) {
+        if (added[i].index != cached + i) {
+            throw Error(ErrorCode::kDataLoss, "audit.entries_missing",
+                        "the audit log has no entry " + std::to_string(cached + i) + " where it should be");
+        }
+    }
+    if (added.size() != size - cached) throw Error(ErrorCode::kDataLoss, "audit.entries_missing", "the audit log lost entries");
+    leafCache_.reserve(size);
+    for (const auto& entry : added) leafCache_.push_back(leafHash(entry.canonical));
+}
+
+Sha256 AuditLog::rootAt(std::uint64_t size) {
+    std::lock_guard<std::mutex> lock(leafMutex_);
+    extendLeafCache(size);
+    return rootOf(leafCache_, 0, size);
+}
+
+std::vector<Sha256> AuditLog::inclusionProofAt(std::uint64_t index, std::uint64_t size) {
+    std::lock_guard<std::mutex> lock(leafMutex_);
+    extendLeafCache(size);
+    return inclusionProof(leafCache_, index, size);
+}
+
+std::string AuditLog::timestampOrNothing(const std::string& note, std::string* failure) {
+    if (!timestamper_) return {};
+    try {
+        return timestamper_(checkpointImprint(note));
+    } catch (const std::exception& e) {
+        // The checkpoint is kept without a token: the TSA being down must not cost the entry
+        // that triggered the checkpoint; timestampMissing() asks again later.
+        if (failure != nullptr) *failure = e.what();
+        return {};
+    }
+}
+
+Checkpoint AuditLog::checkpointLocked(std::string& timestampToken) {
+    const std::uint64_t size = store_.size();
+    Checkpoint signedNow = signer_.sign(size, rootAt(size));
+    // Ed25519 is deterministic: a log that has not grown gives the very note stored already, which
+    // then needs no second token (only the one it lacks, if the TSA was down).
+    if (const auto newest = store_.newestCheckpoint(); newest && newest->size == size && newest->note == signedNow.note) {
+        timestampToken = newest->timestampToken;
+        if (timestampToken.empty()) {
+            timestampToken = timestampOrNothing(newest->note);
+            if (!timestampToken.empty() && !store_.addCheckpointTimestamp(size, timestampToken)) {
+                // Another process gave it a token meanwhile: that one is the stored one.
+                if (const auto again = store_.newestCheckpoint(); again && again->size == size) timestampToken = again->timestampToken;
+            }
+        }
+        return signedNow;
+    }
+    timestampToken = timestampOrNothing(signedNow.note);
+    store_.putCheckpoint(size, signedNow.note, timestampToken);
+    return signedNow;
 }
 
 Checkpoint AuditLog::checkpoint() {
     // One at a time, so two threads never sign two different roots for one size.
     std::lock_guard<std::mutex> lock(checkpointMutex_);
-    const std::uint64_t size = store_.size();
-    const Checkpoint checkpoint = signer_.sign(size, rootOf(leafHashes(size)));
-    store_.putCheckpoint(size, checkpoint.note);
-    return checkpoint;
+    std::string timestampToken;
+    return checkpointLocked(timestampToken);
+}
+
+std::optional<Checkpoint> AuditLog::checkpointIfGrown() {
+    {
+        const auto newest = store_.newestCheckpoint();
+        // An empty log without checkpoints has nothing to pin either.
+        if (store_.size() <= (newest ? newest->size : 0)) return std::nullopt;
+    }
+    return checkpoint();
+}
+
+TimestampBackfill AuditLog::timestampMissing(std::size_t limit) {
+    TimestampBackfill result;
+    for (const auto& stored : store_.storedCheckpoints()) {
+        if (!stored.timestampToken.empty()) continue;
+        ++result.missing;
+        if (!timestamper_ || !result.failure.empty() || result.added >= limit) continue;
+        const std::string token = timestampOrNothing(stored.note, &result.failure);
+        if (token.empty()) {
+            if (result.failure.empty()) result.failure = "the timestamp authority returned no token";
+            continue;
+        }
+        if (store_.addCheckpointTimestamp(stored.size, token)) {
+            ++result.added;
+            --result.missing;
+        }
+    }
+    return result;
 }
 
 InclusionReceipt AuditLog::prove(std::uint64_t index) {
     const auto entries = store_.entries(index, index + 1);
     if (entries.empty()) throw Error(ErrorCode::kNotFound, "audit.entry_unknown", "no audit entry " + std::to_string(index));
     std::optional<Checkpoint> covering;
+    std::string coveringToken;
     const std::string pem = signer_.publicKeyPem();
-    for (const auto& note : store_.checkpoints()) {
-        auto parsed = verifyCheckpoint(note, signer_.origin(), pem);
+    for (auto& stored : store_.storedCheckpoints()) {
+        auto parsed = verifyCheckpoint(stored.note, signer_.origin(), pem);
         if (parsed && parsed->size > index) {
             covering = std::move(parsed);
+            coveringToken = std::move(stored.timestampToken);
         }
     }
-    if (!covering) covering = checkpoint();
+    if (!covering) {
+        std::lock_guard<std::mutex> lock(checkpointMutex_);
+        covering = checkpointLocked(coveringToken);
+    }
     InclusionReceipt receipt;
     receipt.entry = entries.front();
-    receipt.proof = inclusionProof(leafHashes(covering->size), index, covering->size);
+    receipt.proof = inclusionProofAt(index, covering->size);
     receipt.checkpointNote = covering->note;
+    receipt.checkpointTimestamp = std::move(coveringToken);
     return receipt;
 }
 
 std::vector<InclusionReceipt> AuditLog::proveDocument(const std::string& documentId) {
-    const Checkpoint latest = checkpoint();
-    const auto leaves = leafHashes(latest.size);
+    std::string timestampToken;
+    Checkpoint latest;
+    {
+        std::lock_guard<std::mutex> lock(checkpointMutex_);
+        latest = checkpointLocked(timestampToken);
+    }
     std::vector<InclusionReceipt> receipts;
     for (const auto& entry : store_.entries(0, latest.size)) {
         if (parseEntry(entry.canonical).document != documentId) continue;
-        receipts.push_back({entry, inclusionProof(leaves, entry.index, latest.size), latest.note});
+        receipts.push_back({entry, inclusionProofAt(entry.index, latest.size), latest.note, timestampToken});
     }
     return receipts;
 }
@@ -206,7 +320,7 @@ std::vector<InclusionReceipt> AuditLog::proveDocument(const std::string& documen
 // ------------------------------------------------------------------ verification
 
 LogVerification verifyLog(AuditStore& store, const std::string& origin, const std::string& publicKeyPem,
-                          const std::optional<std::string>& trustedNote) {
+                          const std::optional<std::string>& trustedNote, const CheckpointTimestampVerifier& timestampVerifier) {
     LogVerification result;
     const auto fail = [&](const char* problem, const std::string& detail, std::optional<std::uint64_t> index = std::nullopt) {
         result.ok = false;
@@ -236,9 +350,9 @@ LogVerification verifyLog(AuditStore& store, const std::string& origin, const st
     }
     std::uint64_t previousSize = 0;
     bool first = true;
-    for (const auto& note : store.checkpoints()) {
+    for (const auto& stored : store.storedCheckpoints()) {
         std::string whyNot;
-        const auto checkpoint = verifyCheckpoint(note, origin, publicKeyPem, &whyNot);
+        const auto checkpoint = verifyCheckpoint(stored.note, origin, publicKeyPem, &whyNot);
         if (!checkpoint) return fail("audit.checkpoint_signature", "checkpoint " + std::to_string(result.checkpoints) + ": " + whyNot);
         if (!first && checkpoint->size <= previousSize) {
             return fail("audit.checkpoint_order", "checkpoint sizes do not grow at " + std::to_string(checkpoint->size));
@@ -251,6 +365,13 @@ LogVerification verifyLog(AuditStore& store, const std::string& origin, const st
         if (rootOf(leaves, 0, checkpoint->size) != checkpoint->root) {
             return fail("audit.checkpoint_root",
                         "the entries do not give the root signed for size " + std::to_string(checkpoint->size), previousSize);
+        }
+        if (!stored.timestampToken.empty()) {
+            ++result.timestampedCheckpoints;
+            if (timestampVerifier && !timestampVerifier(stored.timestampToken, checkpointImprint(stored.note), &whyNot)) {
+                return fail("audit.checkpoint_timestamp_invalid",
+                            "the timestamp of checkpoint " + std::to_string(checkpoint->size) + " does not cover it: " + whyNot);
+            }
         }
         previousSize = checkpoint->size;
         first = false;

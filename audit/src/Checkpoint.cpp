@@ -4,9 +4,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "Base64.h"
 #include "kooperdoc/core/Error.h"
 
 namespace kooperdoc::audit {
@@ -27,27 +25,6 @@ struct PkeyFree {
     void operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-std::string base64(std::string_view data) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder.write(data.data(), static_cast<std::streamsize>(data.size()));
-    encoder.close();
-    return out.str();
-}
-
-std::optional<std::string> unbase64(const std::string& text) {
-    try {
-        std::istringstream in(text);
-        Poco::Base64Decoder decoder(in);
-        std::string out((std::istreambuf_iterator<char>(decoder)), std::istreambuf_iterator<char>());
-        if (base64(out) != text) return std::nullopt;  // only canonical encodings
-        return out;
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
 
 std::string rawPublicKey(EVP_PKEY* key) {
     std::size_t length = 32;

@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "Base64.h"
 #include "kooperdoc/core/Error.h"
 
 namespace kooperdoc::audit {
@@ -63,6 +64,9 @@ std::string trailToJson(const DocumentTrail& trail) {
         for (const auto& node : receipt.proof) proof->add(toHex(node));
         o->set("proof", proof);
         o->set("checkpoint", receipt.checkpointNote);
+        // Absent rather than empty when there is none, so files written before timestamps
+        // existed and files of a log without a TSA look alike.
+        if (!receipt.checkpointTimestamp.empty()) o->set("checkpoint_timestamp", base64(receipt.checkpointTimestamp));
         entries->add(o);
     }
     root->set("entries", entries);
@@ -96,6 +100,11 @@ DocumentTrail trailFromJson(const std::string& json) {
             receipt.entry.index = o->getValue<Poco::UInt64>("index");
             receipt.entry.canonical = o->getValue<std::string>("entry");
             receipt.checkpointNote = o->getValue<std::string>("checkpoint");
+            if (o->has("checkpoint_timestamp")) {
+                const auto token = unbase64(o->getValue<std::string>("checkpoint_timestamp"));
+                if (!token || token->empty()) throw invalid("entry " + std::to_string(i) + ": checkpoint_timestamp is not base64");
+                receipt.checkpointTimestamp = *token;
+            }
             const auto proof = o->getArray("proof");
             if (!proof) throw invalid("entry " + std::to_string(i) + " has no proof");
             for (std::size_t j = 0; j < proof->size(); ++j) {

@@ -3,12 +3,15 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "kooperdoc/audit/AuditLog.h"
+#include "kooperdoc/audit/Trail.h"
 #include "ErrorReason.h"
 #include "kooperdoc/core/Error.h"
 
@@ -186,7 +189,7 @@ TEST_CASE("editing, deleting, reordering or inserting an entry, or forging a che
         const std::string held = store.checkpoints().back();
         store.rows().resize(54);
         auto& checkpoints = store.checkpointRows();
-        checkpoints.erase(std::remove_if(checkpoints.begin(), checkpoints.end(), [](const auto& c) { return c.first > 54; }),
+        checkpoints.erase(std::remove_if(checkpoints.begin(), checkpoints.end(), [](const auto& c) { return c.size > 54; }),
                           checkpoints.end());
         CHECK(verify(store).ok);  // alone, a truncated log looks whole…
         const auto r = verify(store, held);
@@ -196,7 +199,7 @@ TEST_CASE("editing, deleting, reordering or inserting an entry, or forging a che
         MemoryAuditStore store;
         fill(store, 40);
         const auto other = CheckpointSigner::fromPem(kOrigin, CheckpointSigner::generatePem());
-        store.checkpointRows().back().second = other.sign(40, rootOf({})).note;
+        store.checkpointRows().back().note = other.sign(40, rootOf({})).note;
         CHECK(verify(store).problem == "audit.checkpoint_signature");
     }
     SECTION("a fork: the same size, another history") {
@@ -240,4 +243,209 @@ TEST_CASE("processes starting together end with one audit key", "[audit][checkpo
     CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == 1);
     CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);
     std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+/// A stand-in TSA: its "token" names the imprint it was asked for, so a test sees exactly what
+/// was timestamped; it fails while \p down is set. (Real tokens: verify/tests/TimestampTokenCheckTest.)
+struct FakeTsa {
+    std::atomic<bool> down{false};
+    std::atomic<int> calls{0};
+    CheckpointTimestamper timestamper() {
+        return [this](const Sha256& imprint) {
+            ++calls;
+            if (down) throw std::runtime_error("the TSA cannot be reached");
+            return "token-over-" + toHex(imprint);
+        };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("each checkpoint is timestamped over SHA-256 of its whole signed note, and receipts carry the token", "[audit][timestamp]") {
+    MemoryAuditStore store;
+    FakeTsa tsa;
+    AuditLog log(store, signer(), 8, tsa.timestamper());
+    for (int i = 0; i < 20; ++i) log.record(event(i));
+    const auto stored = store.storedCheckpoints();
+    REQUIRE(stored.size() == 2);  // at 8 and 16
+    for (const auto& c : stored) {
+        CHECK(c.timestampToken == "token-over-" + toHex(sha256(c.note)));
+        CHECK(checkpointImprint(c.note) == sha256(c.note));
+    }
+    CHECK(tsa.calls == 2);
+    const auto latest = log.checkpoint();
+    CHECK(latest.size == 20);
+    CHECK(tsa.calls == 3);
+    // An unchanged log gives the same note: no second token is asked for.
+    CHECK(log.checkpoint().note == latest.note);
+    CHECK(tsa.calls == 3);
+    CHECK_FALSE(log.checkpointIfGrown());
+
+    const auto receipt = log.prove(3);
+    CHECK(receipt.checkpointNote == latest.note);
+    CHECK(receipt.checkpointTimestamp == "token-over-" + toHex(sha256(latest.note)));
+    for (const auto& r : log.proveDocument("KD-1003")) CHECK(r.checkpointTimestamp == receipt.checkpointTimestamp);
+}
+
+TEST_CASE("a TSA that is down never fails an append: the checkpoint is kept without a token and timestamped later", "[audit][timestamp]") {
+    MemoryAuditStore store;
+    FakeTsa tsa;
+    AuditLog log(store, signer(), 4, tsa.timestamper());
+    tsa.down = true;
+    for (int i = 0; i < 12; ++i) CHECK(log.record(event(i)) == static_cast<std::uint64_t>(i));
+    auto stored = store.storedCheckpoints();
+    REQUIRE(stored.size() == 3);
+    for (const auto& c : stored) CHECK(c.timestampToken.empty());
+    CHECK(verifyLog(store, kOrigin, publicKey()).ok);
+
+    // Still down: one request, then it stops asking.
+    const int before = tsa.calls;
+    auto backfill = log.timestampMissing(100);
+    CHECK(backfill.added == 0);
+    CHECK(backfill.missing == 3);
+    CHECK(backfill.failure.find("cannot be reached") != std::string::npos);
+    CHECK(tsa.calls == before + 1);
+
+    tsa.down = false;
+    backfill = log.timestampMissing(2);  // a limit per run
+    CHECK(backfill.added == 2);
+    CHECK(backfill.missing == 1);
+    CHECK(backfill.failure.empty());
+    backfill = log.timestampMissing(100);
+    CHECK(backfill.added == 1);
+    CHECK(backfill.missing == 0);
+    stored = store.storedCheckpoints();
+    for (const auto& c : stored) CHECK(c.timestampToken == "token-over-" + toHex(sha256(c.note)));
+    // A stored token is never replaced.
+    CHECK_FALSE(store.addCheckpointTimestamp(stored[0].size, "another"));
+    CHECK(store.storedCheckpoints()[0].timestampToken == stored[0].timestampToken);
+    CHECK_FALSE(store.addCheckpointTimestamp(999, "nowhere"));
+
+    // The newest checkpoint made while the TSA was down gets its token when it is asked for again.
+    tsa.down = true;
+    log.record(event(12));
+    log.checkpoint();
+    REQUIRE(store.newestCheckpoint()->timestampToken.empty());
+    tsa.down = false;
+    log.checkpoint();
+    CHECK(store.newestCheckpoint()->timestampToken == "token-over-" + toHex(sha256(store.newestCheckpoint()->note)));
+}
+
+TEST_CASE("verifyLog judges stored tokens with the verifier it is given", "[audit][timestamp]") {
+    MemoryAuditStore store;
+    FakeTsa tsa;
+    AuditLog log(store, signer(), 5, tsa.timestamper());
+    for (int i = 0; i < 15; ++i) log.record(event(i));
+    const CheckpointTimestampVerifier fakeVerifier = [](const std::string& token, const Sha256& imprint, std::string* whyNot) {
+        if (token == "token-over-" + toHex(imprint)) return true;
+        *whyNot = "not over this note";
+        return false;
+    };
+    auto result = verifyLog(store, kOrigin, publicKey(), std::nullopt, fakeVerifier);
+    REQUIRE(result.ok);
+    CHECK(result.timestampedCheckpoints == 3);
+    std::swap(store.checkpointRows()[1].timestampToken, store.checkpointRows()[2].timestampToken);
+    result = verifyLog(store, kOrigin, publicKey(), std::nullopt, fakeVerifier);
+    CHECK(result.problem == "audit.checkpoint_timestamp_invalid");
+    CHECK(result.detail.find("checkpoint 10") != std::string::npos);
+    CHECK(result.detail.find("not over this note") != std::string::npos);
+    // A missing token is not a problem.
+    store.checkpointRows()[1].timestampToken.clear();
+    store.checkpointRows()[2].timestampToken.clear();
+    result = verifyLog(store, kOrigin, publicKey(), std::nullopt, fakeVerifier);
+    CHECK(result.ok);
+    CHECK(result.timestampedCheckpoints == 1);
+}
+
+TEST_CASE("the leaf-hash cache gives the proofs a fresh log gives, after appends from several threads", "[audit][log][concurrency]") {
+    MemoryAuditStore store;
+    AuditLog cached(store, signer(), 7);
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 6; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 40; ++i) {
+                try {
+                    cached.record(event(t * 100 + i));
+                    // Proofs in between extend the cache while other threads append.
+                    if (i % 9 == 0) cached.prove(static_cast<std::uint64_t>(i));
+                } catch (const std::exception&) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(failures == 0);
+    const auto latest = cached.checkpoint();
+    CHECK(latest.size == 240);
+    AuditLog fresh(store, signer(), 7);  // an empty cache: reads and hashes every entry
+    for (std::uint64_t index : {0u, 1u, 6u, 7u, 100u, 238u, 239u}) {
+        const auto a = cached.prove(index);
+        const auto b = fresh.prove(index);
+        CHECK(a.proof == b.proof);
+        CHECK(a.checkpointNote == b.checkpointNote);
+        CHECK(verifyReceipt(a, kOrigin, publicKey()));
+    }
+    const auto trailA = cached.proveDocument("KD-1004");
+    const auto trailB = fresh.proveDocument("KD-1004");
+    REQUIRE(trailA.size() == trailB.size());
+    for (std::size_t i = 0; i < trailA.size(); ++i) CHECK(trailA[i].proof == trailB[i].proof);
+
+    // The cache holds the hashes of the entries as they were appended: an entry edited later does
+    // not change the proofs this log gives (entry 51's proof holds entry 50's leaf hash), while a
+    // log that reads the store afresh sees the edit — and so does verifyLog, which never uses a
+    // cache.
+    const auto before = cached.prove(51).proof;
+    auto& row = store.rows()[50].canonical;
+    row.replace(row.find("animator"), 8, "dpo_____");
+    CHECK(cached.prove(51).proof == before);
+    AuditLog afterEdit(store, signer(), 7);
+    CHECK(afterEdit.prove(51).proof != before);
+    const auto r = verifyLog(store, kOrigin, publicKey());
+    CHECK(r.problem == "audit.chain");
+    CHECK(r.firstBadIndex == 50u);
+}
+
+TEST_CASE("the trail file carries checkpoint timestamps, and files without them stay valid", "[audit][trail]") {
+    MemoryAuditStore store;
+    FakeTsa tsa;
+    AuditLog log(store, signer(), 1000, tsa.timestamper());
+    for (int i = 0; i < 12; ++i) log.record(event(i));  // entries 3 and 10 are about KD-1003
+    DocumentTrail trail;
+    trail.documentId = "KD-1003";
+    trail.origin = kOrigin;
+    trail.publicKeyPem = publicKey();
+    trail.receipts = log.proveDocument("KD-1003");
+    REQUIRE(trail.receipts.size() == 2);
+    // Binary tokens survive the JSON: a DER token holds every byte value.
+    std::string binary;
+    for (int b = 0; b < 256; ++b) binary.push_back(static_cast<char>(b));
+    trail.receipts[1].checkpointTimestamp = binary;
+    const auto json = trailToJson(trail);
+    CHECK(json.find("\"checkpoint_timestamp\"") != std::string::npos);
+    const auto read = trailFromJson(json);
+    REQUIRE(read.receipts.size() == 2);
+    CHECK(read.receipts[0].checkpointTimestamp == trail.receipts[0].checkpointTimestamp);
+    CHECK(read.receipts[1].checkpointTimestamp == binary);
+    CHECK(checkTrail(read, kOrigin, publicKey()).ok);
+
+    // A log without a TSA writes no key at all, and such a file reads back without a token.
+    MemoryAuditStore plainStore;
+    AuditLog plain(plainStore, signer(), 1000);
+    for (int i = 0; i < 12; ++i) plain.record(event(i));
+    trail.receipts = plain.proveDocument("KD-1003");
+    const auto oldStyle = trailToJson(trail);
+    CHECK(oldStyle.find("checkpoint_timestamp") == std::string::npos);
+    const auto readOld = trailFromJson(oldStyle);
+    CHECK(readOld.receipts[0].checkpointTimestamp.empty());
+    CHECK(checkTrail(readOld, kOrigin, publicKey()).ok);
+
+    auto broken = json;
+    const auto key = broken.find("\"checkpoint_timestamp\"");
+    REQUIRE(key != std::string::npos);
+    broken.insert(broken.find('"', key + 22) + 1, "!");
+    CHECK(reasonOf([&] { trailFromJson(broken); }) == "audit.trail_invalid");
 }

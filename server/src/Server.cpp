@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "kooperdoc/server/Server.h"
 
+#include "CheckpointJob.h"
 #include "RetentionJob.h"
 #include "kooperdoc/server/StorageSetup.h"
 
@@ -250,8 +251,16 @@ protected:
         // stops the service at start-up instead of failing requests later.
         const StorageSetup storageSetup = loadStorageSetup(config(), {});
         auto store = openDocumentStore(storageSetup, std::cerr);
+        // Entries the service records wait for a TSA only every N entries and in background jobs, so
+        // it can afford the usual HTTP timeout.
         audit::AuditLog auditLog(store->repository().auditStore(), loadAuditSigner(storageSetup, std::cerr),
-                                 storageSetup.auditCheckpointEvery);
+                                 storageSetup.auditCheckpointEvery,
+                                 auditTimestamper(storageSetup, std::chrono::seconds(10)));
+        std::unique_ptr<CheckpointJob> checkpointJob;
+        if (storageSetup.auditCheckpointInterval > 0) {
+            checkpointJob = std::make_unique<CheckpointJob>(
+                auditLog, std::chrono::seconds(storageSetup.auditCheckpointInterval), std::cerr);
+        }
         std::unique_ptr<RetentionJob> retentionJob;
         if (const auto interval = config().getInt64("kooperdoc.retention.sweep_interval", 86400); interval > 0) {
             retentionJob = std::make_unique<RetentionJob>(
@@ -269,8 +278,10 @@ protected:
         std::cout << "kooperdoc: listening on http://" << (bind == "0.0.0.0" ? "localhost" : bind) << ":"
                   << socket.address().port() << std::endl;
         if (retentionJob) retentionJob->start();
+        if (checkpointJob) checkpointJob->start();
         waitForTerminationRequest();
         if (retentionJob) retentionJob->stop();
+        if (checkpointJob) checkpointJob->stop();
         server.stopAll(false);  // stop accepting; in-flight requests finish
         return EXIT_OK;
     }

@@ -70,6 +70,11 @@ const std::vector<Migration>& migrations() {
              "ALTER TABLE documents ADD COLUMN relation TEXT",
              "CREATE INDEX documents_by_supersedes ON documents (supersedes)",
          }},
+        {5,
+         "checkpoint timestamps: the RFC 3161 token over each signed note (hex DER), NULL until a TSA gave one",
+         {
+             "ALTER TABLE audit_checkpoints ADD COLUMN timestamp_token TEXT",
+         }},
     };
     return all;
 }

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "Backend.h"
 #include "Process.h"
 #include "TempDir.h"
 #include "ErrorReason.h"
@@ -30,79 +31,7 @@ using kooperdoc::testing::TempDir;
 namespace {
 
 
-/// A fresh, empty database on the backend under test, and a blob directory.
-class Backend {
-public:
-    Backend() : dir_("kooperdoc-conformance") {
-#ifdef KOOPERDOC_TEST_POSTGRES
-        database_ = "kd_" + randomId().substr(0, 16);
-        const auto created = psql("postgres", "CREATE DATABASE " + database_);
-        INFO(created.output);
-        REQUIRE(created.exitCode == 0);
-        config_ = DatabaseConfig::parse(std::string("postgresql:") + KOOPERDOC_TEST_POSTGRES + " dbname=" + database_);
-#else
-        config_ = DatabaseConfig::parse("sqlite:" + dir_.file("kooperdoc.db"));
-#endif
-    }
-    ~Backend() {
-#ifdef KOOPERDOC_TEST_POSTGRES
-        psql("postgres", "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
-#endif
-    }
-
-    const DatabaseConfig& config() const { return config_; }
-    std::string blobDirectory() const { return dir_.file("blobs"); }
-
-    std::unique_ptr<DocumentStore> open(const MasterKey& key) const {
-        return std::make_unique<DocumentStore>(openRepository(config_), BlobStore(blobDirectory()), key);
-    }
-
-    /// Every byte the database keeps: the SQLite file with its WAL, or a dump of the database.
-    std::string databaseBytes() const {
-#ifdef KOOPERDOC_TEST_POSTGRES
-        const auto dump = runCommand("pg_dump " + quote(std::string(KOOPERDOC_TEST_POSTGRES) + " dbname=" + database_));
-        REQUIRE(dump.exitCode == 0);
-        return dump.output;
-#else
-        std::string bytes;
-        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-            const std::string path = dir_.file(std::string("kooperdoc.db") + suffix);
-            if (std::filesystem::exists(path)) bytes += readFile(path);
-        }
-        return bytes;
-#endif
-    }
-
-    /// Runs SQL behind the repository's back (the tamper tests): sqlite3 or psql.
-    void rawSql(const std::string& statement) const {
-#ifdef KOOPERDOC_TEST_POSTGRES
-        const auto result = psql(database_, statement);
-#else
-        const auto result = runCommand("sqlite3 " + quote(dir_.file("kooperdoc.db")) + " " + quote(statement) + " 2>&1");
-#endif
-        INFO(result.output);
-        REQUIRE(result.exitCode == 0);
-    }
-
-    std::string blobBytes() const {
-        std::string bytes;
-        for (const auto& entry : std::filesystem::recursive_directory_iterator(blobDirectory())) {
-            if (entry.is_regular_file()) bytes += readFile(entry.path().string());
-        }
-        return bytes;
-    }
-
-private:
-#ifdef KOOPERDOC_TEST_POSTGRES
-    static kooperdoc::testing::CommandResult psql(const std::string& database, const std::string& statement) {
-        return runCommand("psql -v ON_ERROR_STOP=1 -q " + quote(std::string(KOOPERDOC_TEST_POSTGRES) + " dbname=" + database) +
-                          " -c " + quote(statement) + " 2>&1");
-    }
-    std::string database_;
-#endif
-    TempDir dir_;
-    DatabaseConfig config_;
-};
+using kooperdoc::testing::Backend;
 
 const MasterKey& testMasterKey() {
     static const MasterKey key = MasterKey::fromBase64(MasterKey::generateBase64());
@@ -585,6 +514,105 @@ TEST_CASE("the audit trail in the database: dense under concurrent writers, ever
     CHECK(audit::verifyLog(reopened->auditStore(), origin, publicKey, held).problem == "audit.truncated");
     backend.rawSql("DELETE FROM audit_entries WHERE idx = 30");
     CHECK(audit::verifyLog(reopened->auditStore(), origin, publicKey).problem == "audit.entry_index");
+}
+
+TEST_CASE("checkpoint timestamp tokens round-trip, are added once, and a TSA that is down costs nothing", "[storage][conformance][audit]") {
+    Backend backend;
+    auto repository = openRepository(backend.config());
+    auto& store = repository->auditStore();
+    // A DER token holds every byte value, NUL included.
+    std::string token;
+    for (int b = 0; b < 256; ++b) token.push_back(static_cast<char>(b));
+    store.putCheckpoint(3, "note of 3\n", token);
+    store.putCheckpoint(7, "note of 7\n", "");
+    store.putCheckpoint(3, "another note of 3\n", "another token");  // the first one stays
+    auto stored = store.storedCheckpoints();
+    REQUIRE(stored.size() == 2);
+    CHECK(stored[0].size == 3);
+    CHECK(stored[0].note == "note of 3\n");
+    CHECK(stored[0].timestampToken == token);
+    CHECK(stored[1].timestampToken.empty());
+    CHECK(store.newestCheckpoint()->size == 7);
+    CHECK(store.checkpoints() == std::vector<std::string>{"note of 3\n", "note of 7\n"});
+
+    CHECK(store.addCheckpointTimestamp(7, token + "7"));
+    CHECK_FALSE(store.addCheckpointTimestamp(7, "later"));  // never replaced
+    CHECK_FALSE(store.addCheckpointTimestamp(3, "later"));
+    CHECK_FALSE(store.addCheckpointTimestamp(5, "nowhere"));
+    auto reopened = openRepository(backend.config());
+    stored = reopened->auditStore().storedCheckpoints();
+    CHECK(stored[0].timestampToken == token);
+    CHECK(stored[1].timestampToken == token + "7");
+    CHECK(reopened->auditStore().newestCheckpoint()->timestampToken == token + "7");
+
+    // Concurrent backfills: exactly one token per checkpoint wins.
+    store.putCheckpoint(9, "note of 9\n", "");
+    std::vector<std::thread> adders;
+    std::atomic<int> won{0};
+    for (int t = 0; t < 4; ++t) {
+        adders.emplace_back([&, t] {
+            if (openRepository(backend.config())->auditStore().addCheckpointTimestamp(9, "token-" + std::to_string(t))) ++won;
+        });
+    }
+    for (auto& t : adders) t.join();
+    CHECK(won == 1);
+    CHECK(store.newestCheckpoint()->timestampToken.rfind("token-", 0) == 0);
+}
+
+TEST_CASE("an audit log on the database keeps checkpoints without a token while the TSA is down, and adds them later", "[storage][conformance][audit]") {
+    Backend backend;
+    auto repository = openRepository(backend.config());
+    const std::string origin = "kooperdoc.test/audit";
+    const std::string keyPem = audit::CheckpointSigner::generatePem();
+    bool down = true;
+    audit::AuditLog log(repository->auditStore(), audit::CheckpointSigner::fromPem(origin, keyPem), 4, [&](const Sha256& imprint) {
+        if (down) throw Error(ErrorCode::kUnavailable, "timestamp.unavailable", "no route to the TSA");
+        return "tst:" + toHex(imprint);
+    });
+    for (int i = 0; i < 8; ++i) {
+        audit::AuditEvent e;
+        e.time = kNow + i;
+        e.tenantId = "ops-a";
+        e.actorId = "writer";
+        e.actorRole = "system";
+        e.type = "document.created";
+        e.documentId = "KD-" + std::to_string(i);
+        CHECK(log.record(e) == static_cast<std::uint64_t>(i));
+    }
+    auto stored = repository->auditStore().storedCheckpoints();
+    REQUIRE(stored.size() == 2);
+    CHECK(stored[0].timestampToken.empty());
+    CHECK(stored[1].timestampToken.empty());
+    down = false;
+    const auto backfill = log.timestampMissing(10);
+    CHECK(backfill.added == 2);
+    CHECK(backfill.missing == 0);
+    stored = openRepository(backend.config())->auditStore().storedCheckpoints();
+    for (const auto& c : stored) CHECK(c.timestampToken == "tst:" + toHex(sha256(c.note)));
+    const auto publicKey = audit::CheckpointSigner::fromPem(origin, keyPem).publicKeyPem();
+    CHECK(log.prove(1).checkpointTimestamp == stored.back().timestampToken);  // the newest checkpoint covering it
+    const auto result = audit::verifyLog(repository->auditStore(), origin, publicKey);
+    CHECK(result.ok);
+    CHECK(result.timestampedCheckpoints == 2);
+}
+
+TEST_CASE("migration 5 gives the checkpoints of an existing database an empty timestamp column", "[storage][conformance][audit]") {
+    Backend backend;
+    openRepository(backend.config());
+    // Back to the schema of version 4 (this test is about the step from 4 to 5), with a
+    // checkpoint stored by a build that knew nothing of timestamps.
+    backend.rawSql("ALTER TABLE audit_checkpoints DROP COLUMN timestamp_token");
+    backend.rawSql("DELETE FROM schema_migrations WHERE version >= 5");
+    backend.rawSql("INSERT INTO audit_checkpoints (size, note) VALUES (3, 'an old note')");
+    auto repository = openRepository(backend.config());
+    CHECK(repository->schemaVersion() == currentSchemaVersion());
+    CHECK(currentSchemaVersion() >= 5);
+    auto stored = repository->auditStore().storedCheckpoints();
+    REQUIRE(stored.size() == 1);
+    CHECK(stored[0].note == "an old note");
+    CHECK(stored[0].timestampToken.empty());
+    CHECK(repository->auditStore().addCheckpointTimestamp(3, "a later token"));
+    CHECK(repository->auditStore().storedCheckpoints()[0].timestampToken == "a later token");
 }
 
 TEST_CASE("rectification adds a corrected version or an annex and never rewrites the earlier document", "[storage][conformance]") {

@@ -28,7 +28,9 @@ struct DocumentTrail {
 };
 
 /// {"format", "document_id", "origin", "public_key", "entries": [{"index", "entry" (the canonical
-/// entry, byte for byte), "proof": [hex…], "checkpoint" (the signed note)}]}; docs/audit.md.
+/// entry, byte for byte), "proof": [hex…], "checkpoint" (the signed note), "checkpoint_timestamp"
+/// (base64 DER RFC 3161 token over SHA-256 of the note; absent when the checkpoint has none)}]};
+/// docs/audit.md.
 std::string trailToJson(const DocumentTrail& trail);
 /// Error{kInvalidArgument, "audit.trail_invalid"} for anything that is not such a file.
 DocumentTrail trailFromJson(const std::string& json);
@@ -43,7 +45,8 @@ struct TrailCheck {
 };
 
 /// Every receipt verifies (verifyReceipt) under \p origin and \p publicKeyPem, and every entry
-/// names the trail's document.
+/// names the trail's document. Checkpoint timestamps are not judged here (that needs CMS, which
+/// audit/ does not do): `kooperdoc audit check` checks them with verify::checkTimestampToken.
 TrailCheck checkTrail(const DocumentTrail& trail, const std::string& origin, const std::string& publicKeyPem);
 
 }  // namespace kooperdoc::audit

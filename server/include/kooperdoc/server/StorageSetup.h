@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <Poco/Util/AbstractConfiguration.h>
 
@@ -37,6 +39,17 @@ struct StorageSetup {
     std::string auditOrigin;
     /// A signed checkpoint after every that many entries (kooperdoc.audit.checkpoint_every).
     std::uint64_t auditCheckpointEvery = 64;
+    /// `kooperdoc serve` signs a checkpoint (if the log grew) and timestamps the ones without a
+    /// token every that many seconds (kooperdoc.audit.checkpoint_interval); 0: never.
+    std::int64_t auditCheckpointInterval = 300;
+    /// Where checkpoint timestamps come from: the TSA the seal's signatures use
+    /// (kooperdoc.signing.tsa.*), else the development identity's TSA when that identity exists
+    /// already (it is never created for the audit log's sake). Everything empty: no timestamps.
+    struct CheckpointTsa {
+        std::string url;                          ///< a remote RFC 3161 TSA
+        std::vector<std::string> trustedCaFiles;  ///< its tokens must chain to these (PEM files)
+        std::string certificateFile, keyFile;     ///< a TSA in this process
+    } auditTsa;
 };
 
 struct StorageOverrides {
@@ -64,5 +77,12 @@ std::unique_ptr<storage::DocumentStore> openDocumentStore(const StorageSetup& se
 /// with mode 0600 and a notice on \p notices. Error{kFailedPrecondition, "audit.key_missing"}
 /// when it is missing and may not be created, {kInvalidArgument, "audit.key_invalid"} when bad.
 audit::CheckpointSigner loadAuditSigner(const StorageSetup& setup, std::ostream& notices, bool createIfMissing = true);
+
+/// The TSA of setup.auditTsa as audit::AuditLog takes it; an empty function when there is none.
+/// \p timeout bounds each request to a remote TSA: a command must not hang on one that does not
+/// answer (the checkpoint is then stored without a token, see docs/audit.md). Error{kNotFound,
+/// "file.unreadable"} or {kInvalidArgument, "timestamp.tsa_invalid"} for a configured embedded
+/// TSA that cannot be loaded: a configuration error, not an outage.
+audit::CheckpointTimestamper auditTimestamper(const StorageSetup& setup, std::chrono::milliseconds timeout);
 
 }  // namespace kooperdoc::server
