@@ -8,21 +8,26 @@
 
 #include "Commands.h"
 
+#include <chrono>
 #include <ctime>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
 
 #include "kooperdoc/core/Digest.h"
-#include "kooperdoc/core/DocumentModel.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/pdf/Attachments.h"
 #include "kooperdoc/pdf/PdfReader.h"
-#include "kooperdoc/pdf/Renderer.h"
+#include "kooperdoc/pdf/Provenance.h"
+#include "kooperdoc/service/AuditCard.h"
 #include "kooperdoc/storage/Repository.h"
+#include "kooperdoc/verify/TimestampTokenCheck.h"
+#include "kooperdoc/verify/Verifier.h"
 
 namespace kooperdoc::cli {
 namespace {
@@ -35,71 +40,6 @@ void requireAuditIdentifier(const char* option, const std::string& value) {
     bool ok = !value.empty() && value.size() <= 200;
     for (const char c : value) ok = ok && static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
     if (!ok) throw UsageError(std::string(option) + " takes a pseudonymous identifier (printable ASCII, no spaces), never a name");
-}
-
-std::string utcTime(std::int64_t epoch) {
-    const std::time_t t = static_cast<std::time_t>(epoch);
-    std::tm parts{};
-    gmtime_r(&t, &parts);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", &parts);
-    return buffer;
-}
-
-/// The event types as the card prints them.
-std::string polishEventType(const std::string& type) {
-    static const std::map<std::string, std::string> names{
-        {"document.created", "Utworzenie dokumentu"},
-        {"document.rendered", "Wygenerowanie pliku PDF"},
-        {"document.sealed", "Opieczętowanie dokumentu"},
-        {"document.downloaded", "Wydanie (pobranie) dokumentu"},
-        {"document.signed", "Podpisanie dokumentu"},
-        {"document.upload_accepted", "Przyjęcie podpisanego dokumentu"},
-        {"document.upload_rejected", "Odrzucenie przesłanego dokumentu"},
-        {"document.verified", "Weryfikacja podpisów"},
-        {"document.viewed", "Wyświetlenie dokumentu"},
-        {"document.restricted", "Ograniczenie przetwarzania"},
-        {"document.erased", "Usunięcie dokumentu"},
-        {"consent.withdrawn", "Wycofanie zgody"},
-        {"hold.placed", "Nałożenie blokady prawnej"},
-        {"hold.cleared", "Zdjęcie blokady prawnej"},
-        {"retention.proposed", "Propozycja brakowania"},
-        {"retention.approved", "Zatwierdzenie brakowania"},
-        {"retention.rejected", "Odrzucenie brakowania"},
-        {"retention.executed", "Wykonanie brakowania"},
-        {"subject.exported", "Eksport danych osoby"},
-        {"subject.erased", "Usunięcie danych osoby"},
-        {"config.changed", "Zmiana konfiguracji"},
-        {"key.changed", "Zmiana klucza"},
-        {"user.login", "Logowanie"},
-        {"user.login_failed", "Nieudane logowanie"},
-    };
-    const auto it = names.find(type);
-    return it == names.end() ? type : it->second;
-}
-
-std::string polishRole(const std::string& role) {
-    static const std::map<std::string, std::string> names{
-        {"admin", "administrator"}, {"dpo", "inspektor ochrony danych"}, {"auditor", "audytor"},
-        {"animator", "animator"},   {"system", "system"},                {"intake", "przyjmowanie"},
-    };
-    const auto it = names.find(role);
-    return it == names.end() ? role : it->second;
-}
-
-doc::Block paragraph(const std::string& text, bool bold = false, bool small = false) {
-    doc::Block b;
-    b.kind = doc::Block::Kind::kParagraph;
-    b.small = small;
-    b.spans.push_back({text, bold, false});
-    return b;
-}
-
-doc::TableCell cell(const std::string& text, int colspan = 1) {
-    doc::TableCell c;
-    c.content.push_back(paragraph(text));
-    c.colspan = colspan;
-    return c;
 }
 
 Object::Ptr entryFields(const std::string& canonical) {
@@ -130,8 +70,38 @@ std::unique_ptr<storage::Repository> openRepositoryFor(const server::StorageSetu
 
 // ---------------------------------------------------------------------------------------------
 
+/// A command waits this long at most for a remote TSA, then stores its checkpoint without a token
+/// (the service's checkpoint job adds it later): a CLI run must not hang on a TSA that is down.
+constexpr std::chrono::seconds kCommandTsaTimeout{3};
+
+/// The --tsa-trusted-ca certificates (DER); none when not given: tokens are then checked for
+/// integrity and imprint only.
+std::vector<std::string> tsaTrustedCa(const Arguments& a) {
+    const auto file = a.value("--tsa-trusted-ca");
+    return file ? verify::certificatesFromPemOrDer(readInput(*file)) : std::vector<std::string>{};
+}
+
+/// audit/ cannot check CMS, so verifyLog takes verify/'s check as its hook.
+audit::CheckpointTimestampVerifier checkpointTimestampVerifier(std::vector<std::string> trustedCaDer) {
+    return [trustedCaDer = std::move(trustedCaDer)](const std::string& token, const Sha256& imprint, std::string* whyNot) {
+        const auto check = verify::checkTimestampToken(token, imprint, trustedCaDer);
+        if (whyNot != nullptr) *whyNot = check.failure;
+        return check.valid();
+    };
+}
+
+std::string isoUtc(std::int64_t epoch) {
+    const std::time_t t = static_cast<std::time_t>(epoch);
+    std::tm parts{};
+    gmtime_r(&t, &parts);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    return buffer;
+}
+
 int auditVerify(Context& ctx, const Arguments& a) {
-    a.expectPositionals(1, "kooperdoc audit verify [--trusted-checkpoint FILE] [--public-key PEM] [--json]");
+    a.expectPositionals(1, "kooperdoc audit verify [--trusted-checkpoint FILE] [--public-key PEM] [--tsa-trusted-ca PEM] "
+                           "[--json]");
     const auto setup = storageSetupFor(ctx, a);
     // The auditor's own copy of the public key when given; else the one of the configured key.
     const std::string publicKey = a.value("--public-key") ? readInput(*a.value("--public-key"))
@@ -139,12 +109,14 @@ int auditVerify(Context& ctx, const Arguments& a) {
     std::optional<std::string> trusted;
     if (const auto file = a.value("--trusted-checkpoint")) trusted = readInput(*file);
     auto repository = openRepositoryFor(setup);
-    const auto result = audit::verifyLog(repository->auditStore(), setup.auditOrigin, publicKey, trusted);
+    const auto result = audit::verifyLog(repository->auditStore(), setup.auditOrigin, publicKey, trusted,
+                                         checkpointTimestampVerifier(tsaTrustedCa(a)));
     if (a.flag("--json")) {
         Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
         o->set("ok", result.ok);
         o->set("entries", static_cast<Poco::UInt64>(result.entries));
         o->set("checkpoints", static_cast<Poco::UInt64>(result.checkpoints));
+        o->set("timestamped_checkpoints", static_cast<Poco::UInt64>(result.timestampedCheckpoints));
         o->set("trusted_checkpoint", trusted.has_value());
         o->set("problem", result.ok ? Poco::Dynamic::Var() : Poco::Dynamic::Var(result.problem));
         o->set("detail", result.ok ? Poco::Dynamic::Var() : Poco::Dynamic::Var(result.detail));
@@ -152,8 +124,8 @@ int auditVerify(Context& ctx, const Arguments& a) {
                result.firstBadIndex ? Poco::Dynamic::Var(static_cast<Poco::UInt64>(*result.firstBadIndex)) : Poco::Dynamic::Var());
         printJsonObject(ctx, o);
     } else if (result.ok) {
-        ctx.out << "ok\t" << result.entries << " entries\t" << result.checkpoints << " checkpoints"
-                << (trusted ? "\textends the trusted checkpoint" : "") << "\n";
+        ctx.out << "ok\t" << result.entries << " entries\t" << result.checkpoints << " checkpoints\t"
+                << result.timestampedCheckpoints << " timestamped" << (trusted ? "\textends the trusted checkpoint" : "") << "\n";
     } else {
         ctx.out << "FAILED\t" << result.problem << "\t"
                 << (result.firstBadIndex ? "index " + std::to_string(*result.firstBadIndex) : std::string("-")) << "\t" << result.detail
@@ -166,8 +138,9 @@ int auditProve(Context& ctx, const Arguments& a) {
     a.expectPositionals(2, "kooperdoc audit prove DOC_ID [-o receipts.json]");
     const auto setup = storageSetupFor(ctx, a);
     auto repository = openRepositoryFor(setup);
-    audit::AuditLog log(repository->auditStore(), server::loadAuditSigner(setup, ctx.err), setup.auditCheckpointEvery);
-    const auto trail = documentTrail(log, a.positionals()[1]);
+    audit::AuditLog log(repository->auditStore(), server::loadAuditSigner(setup, ctx.err), setup.auditCheckpointEvery,
+                        server::auditTimestamper(setup, kCommandTsaTimeout));
+    const auto trail = service::documentTrail(log, a.positionals()[1]);
     if (trail.receipts.empty()) {
         throw Error(ErrorCode::kNotFound, "audit.entry_unknown", "the audit log holds no entry about " + a.positionals()[1]);
     }
@@ -186,7 +159,8 @@ int auditCheckpoint(Context& ctx, const Arguments& a) {
     a.expectPositionals(1, "kooperdoc audit checkpoint");
     const auto setup = storageSetupFor(ctx, a);
     auto repository = openRepositoryFor(setup);
-    audit::AuditLog log(repository->auditStore(), server::loadAuditSigner(setup, ctx.err), setup.auditCheckpointEvery);
+    audit::AuditLog log(repository->auditStore(), server::loadAuditSigner(setup, ctx.err), setup.auditCheckpointEvery,
+                        server::auditTimestamper(setup, kCommandTsaTimeout));
     ctx.out << log.checkpoint().note;
     return kExitOk;
 }
@@ -197,42 +171,136 @@ int auditPublicKey(Context& ctx, const Arguments& a) {
     return kExitOk;
 }
 
-/// The trail of FILE: the kooperdoc-audit.json a "Karta audytu" PDF carries, or such a JSON
-/// file itself (from `audit prove`).
-audit::DocumentTrail trailOfFile(const std::string& bytes) {
-    if (bytes.rfind("%PDF-", 0) != 0) return audit::trailFromJson(bytes);
-    const pdf::PdfReader reader(bytes);
-    for (const auto& file : pdf::readEmbeddedFiles(reader)) {
-        if (file.name == audit::kTrailFileName) return audit::trailFromJson(file.bytes);
+/// FILE's trail and what the trail must be about: the kooperdoc-audit.json a PDF carries — a
+/// sealed document (its trail names it) or a companion "Karta audytu" (which may also carry the
+/// document) — or such a JSON file itself (from `audit prove`).
+struct TrailFile {
+    audit::DocumentTrail trail;
+    /// The file is itself a Kooperdoc document: its first revision's provenance.
+    std::optional<pdf::StoredProvenance> document;
+    /// The file carries the document (/AFRelationship /Source): its name and SHA-256.
+    std::optional<std::pair<std::string, std::string>> carried;
+};
+
+TrailFile trailOfFile(const std::string& bytes) {
+    TrailFile result;
+    if (bytes.rfind("%PDF-", 0) != 0) {
+        result.trail = audit::trailFromJson(bytes);
+        return result;
     }
-    throw Error(ErrorCode::kNotFound, "audit.trail_missing", std::string("the PDF has no ") + audit::kTrailFileName + " attachment");
+    const pdf::PdfReader reader(bytes);
+    bool found = false;
+    for (const auto& file : pdf::readEmbeddedFiles(reader)) {
+        if (file.name == audit::kTrailFileName) {
+            result.trail = audit::trailFromJson(file.bytes);
+            found = true;
+        } else if (file.relationship == "Source") {
+            result.carried.emplace(file.name, sha256Hex(file.bytes));
+        }
+    }
+    if (!found) {
+        throw Error(ErrorCode::kNotFound, "audit.trail_missing", std::string("the PDF has no ") + audit::kTrailFileName + " attachment");
+    }
+    if (const auto provenance = pdf::readProvenance(reader); provenance.kooperdoc() && provenance.templateId != service::kAuditCardTemplateId) {
+        result.document = provenance;
+    }
+    return result;
 }
 
+bool trailNames(const audit::DocumentTrail& trail, const std::string& key, const std::string& value, const char* type = nullptr) {
+    for (const auto& receipt : trail.receipts) {
+        const auto fields = entryFields(receipt.entry.canonical);
+        if (type != nullptr && fields->optValue<std::string>("type", "") != type) continue;
+        const auto details = fields->getObject("details");
+        const auto named = key == "document_sha256" ? fields->optValue<std::string>(key, "")
+                                                    : (details ? details->optValue<std::string>(key, "") : std::string());
+        if (named == value) return true;
+    }
+    return false;
+}
+
+/// Beyond the receipts: the trail is about the file it came with. Returns the problem, or
+/// nothing. What was bound is added to \p bound ("document", "carried:NAME", "--document").
+std::optional<std::pair<std::string, std::string>> checkBinding(const TrailFile& file, const std::optional<std::string>& documentFile,
+                                                                std::vector<std::string>& bound) {
+    const auto& trail = file.trail;
+    if (file.document) {
+        // A sealed document's own trail: about this document, and its rendering is the entry
+        // naming the input the footer prints (the seal certifies both).
+        if (file.document->documentId != trail.documentId) {
+            return std::make_pair("audit.trail_other_document",
+                                  "the trail is about " + trail.documentId + ", the file is " + file.document->documentId);
+        }
+        if (!trailNames(trail, "input_sha256", file.document->inputSha256, "document.rendered")) {
+            return std::make_pair("audit.document_not_in_trail", "no document.rendered event names the input SHA-256 of this file");
+        }
+        bound.push_back("document");
+    }
+    if (file.carried) {
+        if (!trailNames(trail, "document_sha256", file.carried->second)) {
+            return std::make_pair("audit.document_not_in_trail", "no event of the trail names the SHA-256 of the carried " + file.carried->first);
+        }
+        bound.push_back("carried:" + file.carried->first);
+    }
+    if (documentFile) {
+        // The copy handed out is the one whose SHA-256 an event of the trail names.
+        if (!trailNames(trail, "document_sha256", sha256Hex(readInput(*documentFile)))) {
+            return std::make_pair("audit.document_not_in_trail", "no event of the trail names the SHA-256 of " + *documentFile);
+        }
+        bound.push_back("--document");
+    }
+    return std::nullopt;
+}
+
+/// One checkpoint of a trail and what its timestamp token proves (nullopt: it has none).
+struct CheckpointTimestamp {
+    std::uint64_t size = 0;
+    std::optional<verify::TimestampTokenCheck> check;
+};
+
 int auditCheck(Context& ctx, const Arguments& a) {
-    a.expectPositionals(2, "kooperdoc audit check FILE.pdf --public-key PEM [--origin O] [--document DOC.pdf] [--json]");
+    a.expectPositionals(2, "kooperdoc audit check FILE.pdf --public-key PEM [--origin O] [--document DOC.pdf] "
+                           "[--tsa-trusted-ca PEM] [--json]");
     const auto publicKey = readPublicKey(a);
+    const auto trustedCa = tsaTrustedCa(a);
     audit::TrailCheck check;
     audit::DocumentTrail trail;
     std::string origin;
+    std::vector<CheckpointTimestamp> timestamps;
+    std::vector<std::string> bound;
     try {
-        trail = trailOfFile(readInput(a.positionals()[1]));
+        const auto file = trailOfFile(readInput(a.positionals()[1]));
+        trail = file.trail;
         // The origin is in the signed note: a note of another log fails whichever origin is used,
         // so taking the file's own is safe; --origin pins it for auditors who want to.
         origin = a.value("--origin").value_or(trail.origin);
         check = audit::checkTrail(trail, origin, publicKey);
         if (check.ok) {
-            if (const auto documentFile = a.value("--document")) {
-                // The copy handed out is the one whose SHA-256 an event of the trail names.
-                const auto digest = sha256Hex(readInput(*documentFile));
-                bool named = false;
-                for (const auto& receipt : trail.receipts) {
-                    named = named || entryFields(receipt.entry.canonical)->optValue<std::string>("document_sha256", "") == digest;
+            // Each checkpoint once (a trail's receipts usually share one), but a note that comes
+            // with two different tokens is judged twice: a file may pair a note with a forged one.
+            std::set<std::pair<std::string, std::string>> seen;
+            for (const auto& receipt : trail.receipts) {
+                if (!seen.insert({receipt.checkpointNote, receipt.checkpointTimestamp}).second) continue;
+                CheckpointTimestamp stamp;
+                stamp.size = audit::verifyCheckpoint(receipt.checkpointNote, origin, publicKey)->size;  // checkTrail verified it
+                if (!receipt.checkpointTimestamp.empty()) {
+                    stamp.check = verify::checkTimestampToken(receipt.checkpointTimestamp,
+                                                              audit::checkpointImprint(receipt.checkpointNote), trustedCa);
+                    if (!stamp.check->valid() && check.ok) {
+                        check.ok = false;
+                        check.problem = "audit.checkpoint_timestamp_invalid";
+                        check.detail = "the timestamp of checkpoint " + std::to_string(stamp.size) + ": " + stamp.check->failure;
+                        check.badIndex = receipt.entry.index;
+                    }
                 }
-                if (!named) {
-                    check.ok = false;
-                    check.problem = "audit.document_not_in_trail";
-                    check.detail = "no event of the trail names the SHA-256 of " + *documentFile;
-                }
+                timestamps.push_back(std::move(stamp));
+            }
+        }
+        if (check.ok) {
+            if (const auto problem = checkBinding(file, a.value("--document"), bound)) {
+                check.ok = false;
+                check.problem = problem->first;
+                check.detail = problem->second;
             }
         }
     } catch (const Error& e) {
@@ -247,21 +315,55 @@ int auditCheck(Context& ctx, const Arguments& a) {
         o->set("document_id", trail.documentId);
         o->set("origin", origin);
         o->set("entries", static_cast<Poco::UInt64>(check.entries));
+        Poco::JSON::Array::Ptr boundTo = new Poco::JSON::Array;
+        for (const auto& what : bound) boundTo->add(what);
+        o->set("bound_to", boundTo);
         o->set("problem", check.ok ? Poco::Dynamic::Var() : Poco::Dynamic::Var(check.problem));
         o->set("detail", check.ok ? Poco::Dynamic::Var() : Poco::Dynamic::Var(check.detail));
         o->set("bad_index", check.badIndex ? Poco::Dynamic::Var(static_cast<Poco::UInt64>(*check.badIndex)) : Poco::Dynamic::Var());
+        Poco::JSON::Array::Ptr stamps = new Poco::JSON::Array;
+        for (const auto& stamp : timestamps) {
+            Object::Ptr t = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+            t->set("size", static_cast<Poco::UInt64>(stamp.size));
+            t->set("timestamped", stamp.check.has_value());
+            const bool readable = stamp.check && stamp.check->parsed;
+            t->set("valid", stamp.check ? Poco::Dynamic::Var(stamp.check->valid()) : Poco::Dynamic::Var());
+            t->set("gen_time", readable ? Poco::Dynamic::Var(isoUtc(stamp.check->genTime)) : Poco::Dynamic::Var());
+            t->set("tsa", readable ? Poco::Dynamic::Var(stamp.check->tsaSubject) : Poco::Dynamic::Var());
+            t->set("tsa_trusted", stamp.check && stamp.check->trusted ? Poco::Dynamic::Var(*stamp.check->trusted) : Poco::Dynamic::Var());
+            t->set("problem", stamp.check && !stamp.check->valid() ? Poco::Dynamic::Var(stamp.check->failure) : Poco::Dynamic::Var());
+            stamps->add(t);
+        }
+        o->set("checkpoint_timestamps", stamps);
         printJsonObject(ctx, o);
-    } else if (check.ok) {
-        ctx.out << "ok\t" << trail.documentId << "\t" << check.entries << " entries proven under " << origin << "\n";
     } else {
-        ctx.out << "FAILED\t" << check.problem << "\t"
-                << (check.badIndex ? "index " + std::to_string(*check.badIndex) : std::string("-")) << "\t" << check.detail << "\n";
+        if (check.ok) {
+            std::string boundTo;
+            for (const auto& what : bound) boundTo += (boundTo.empty() ? "" : ", ") + what;
+            ctx.out << "ok\t" << trail.documentId << "\t" << check.entries << " entries proven under " << origin
+                    << (boundTo.empty() ? std::string() : "\tbound to " + boundTo) << "\n";
+        } else {
+            ctx.out << "FAILED\t" << check.problem << "\t"
+                    << (check.badIndex ? "index " + std::to_string(*check.badIndex) : std::string("-")) << "\t" << check.detail << "\n";
+        }
+        for (const auto& stamp : timestamps) {
+            ctx.out << "checkpoint " << stamp.size << "\t";
+            if (!stamp.check) {
+                ctx.out << "not timestamped\n";  // reported, not a failure: the TSA may have been down
+            } else if (!stamp.check->valid()) {
+                ctx.out << "timestamp INVALID\t" << stamp.check->failure << "\n";
+            } else {
+                ctx.out << "timestamped " << isoUtc(stamp.check->genTime) << "\t" << stamp.check->tsaSubject
+                        << (stamp.check->trusted ? "\tTSA trusted" : "\tTSA not checked (no --tsa-trusted-ca)") << "\n";
+            }
+        }
     }
     return check.ok ? kExitOk : kExitFailed;
 }
 
 int auditCommand(Context& ctx, const std::vector<std::string>& args) {
-    Arguments a(args, {"--data-dir", "--trusted-checkpoint", "--public-key", "--origin", "--document", "-o", "--output"}, {"--json"});
+    Arguments a(args, {"--data-dir", "--trusted-checkpoint", "--public-key", "--origin", "--document", "--tsa-trusted-ca", "-o", "--output"},
+                {"--json"});
     if (a.positionals().empty()) throw UsageError("usage: kooperdoc audit verify|prove|checkpoint|public-key|check …");
     const auto& action = a.positionals()[0];
     if (action == "verify") return auditVerify(ctx, a);
@@ -279,7 +381,8 @@ int auditCommand(Context& ctx, const std::vector<std::string>& args) {
 EventRecorder::EventRecorder(const Context& ctx, const Arguments& a, storage::Repository& repository, std::int64_t now)
     : log_([&]() -> audit::AuditLog {
           const auto setup = storageSetupFor(ctx, a);
-          return audit::AuditLog(repository.auditStore(), server::loadAuditSigner(setup, ctx.err), setup.auditCheckpointEvery);
+          return audit::AuditLog(repository.auditStore(), server::loadAuditSigner(setup, ctx.err), setup.auditCheckpointEvery,
+                                 server::auditTimestamper(setup, kCommandTsaTimeout));
       }()),
       actorId_(a.value("--actor").value_or("cli")),
       actorRole_(a.value("--role").value_or("admin")),
@@ -302,109 +405,29 @@ void EventRecorder::record(const std::string& type, const std::string& tenantId,
     log_.record(event);
 }
 
-audit::DocumentTrail documentTrail(audit::AuditLog& log, const std::string& documentId) {
-    audit::DocumentTrail trail;
-    trail.documentId = documentId;
-    trail.origin = log.signer().origin();
-    trail.publicKeyPem = log.signer().publicKeyPem();
-    trail.receipts = log.proveDocument(documentId);
-    return trail;
-}
-
-std::string renderAuditCard(const audit::DocumentTrail& trail, std::int64_t createdAt) {
-    const auto json = audit::trailToJson(trail);
-    doc::Document card;
-    auto& p = card.provenance;
-    p.documentId = trail.documentId;
-    p.documentNumber = trail.documentId;
-    p.title = "Karta audytu dokumentu " + trail.documentId;
-    p.templateId = "karta-audytu";
-    p.templateVersion = "1";
-    p.inputSha256 = sha256Hex(json);
-    p.createdEpochSeconds = createdAt;
-
-    doc::Block title;
-    title.kind = doc::Block::Kind::kTitle;
-    title.align = doc::Align::kCenter;
-    title.spans.push_back({"Karta audytu", true, false});
-    card.blocks.push_back(title);
-    doc::Block subtitle;
-    subtitle.kind = doc::Block::Kind::kSubtitle;
-    subtitle.align = doc::Align::kCenter;
-    subtitle.spans.push_back({"dokumentu " + trail.documentId, false, false});
-    card.blocks.push_back(subtitle);
-    card.blocks.push_back(paragraph(
-        "Karta wymienia wszystkie zdarzenia dotyczące dokumentu zapisane w dzienniku audytu Kooperdoc. Dziennik "
-        "zawiera wyłącznie identyfikatory, role i skróty SHA-256 – żadnych danych osobowych. Każde zdarzenie ma w "
-        "załączniku " + std::string(audit::kTrailFileName) +
-        " dowód włączenia (RFC 6962) do drzewa Merkle'a, którego korzeń podpisał klucz audytu (punkt kontrolny "
-        "C2SP). Sprawdzenie nie wymaga dostępu do systemu: kooperdoc audit check KARTA.pdf --public-key KLUCZ.pem."));
-
-    doc::Block table;
-    table.kind = doc::Block::Kind::kTable;
-    table.columnPercents = {8, 24, 40, 28};
-    doc::TableRow header;
-    header.header = true;
-    for (const char* heading : {"Nr", "Czas (UTC)", "Zdarzenie", "Rola wykonującego"}) header.cells.push_back(cell(heading));
-    table.rows.push_back(header);
-    for (const auto& receipt : trail.receipts) {
-        const auto fields = entryFields(receipt.entry.canonical);
-        doc::TableRow row;
-        row.cells.push_back(cell(std::to_string(receipt.entry.index)));
-        row.cells.push_back(cell(utcTime(fields->optValue<Poco::Int64>("time", 0))));
-        std::string event = polishEventType(fields->optValue<std::string>("type", ""));
-        const auto details = fields->getObject("details");
-        if (details && details->has("outcome")) event += " (" + details->getValue<std::string>("outcome") + ")";
-        row.cells.push_back(cell(event));
-        row.cells.push_back(cell(polishRole(fields->optValue<std::string>("role", ""))));
-        table.rows.push_back(row);
-        const auto digest = fields->optValue<std::string>("document_sha256", "");
-        doc::TableRow digestRow;
-        digestRow.cells.push_back(cell("", 1));
-        digestRow.cells.push_back(cell("SHA-256 dokumentu: " + (digest.empty() ? std::string("–") : digest), 3));
-        table.rows.push_back(digestRow);
-    }
-    card.blocks.push_back(table);
-
-    const auto checkpoint = trail.receipts.empty() ? std::string() : trail.receipts.back().checkpointNote;
-    card.blocks.push_back(paragraph("Punkt kontrolny dziennika (podpisany kluczem audytu)", true));
-    std::string firstLines;
-    {
-        std::istringstream lines(checkpoint);
-        std::string line;
-        for (int i = 0; i < 3 && std::getline(lines, line); ++i) firstLines += (i ? " · " : "") + line;
-    }
-    card.blocks.push_back(paragraph("Źródło, rozmiar drzewa, korzeń: " + firstLines, false, true));
-    card.blocks.push_back(paragraph("SHA-256 załącznika " + std::string(audit::kTrailFileName) + ": " + p.inputSha256, false, true));
-
-    pdf::RenderSettings settings;
-    pdf::Attachment attachment;
-    attachment.name = audit::kTrailFileName;
-    attachment.mimeType = "application/json";
-    attachment.description = "Dziennik audytu dokumentu " + trail.documentId + ": zdarzenia, dowody włączenia, punkt kontrolny";
-    attachment.bytes = json;
-    settings.attachments.push_back(std::move(attachment));
-    return pdf::renderPdf(card, settings).bytes;
-}
-
 void addAuditCommands(CommandTable& table) {
     table["audit"] = {
         "verify the audit log, prove a document's entries, check a Karta audytu offline",
-        "usage: kooperdoc audit verify [--trusted-checkpoint FILE] [--public-key PEM] [--json]\n"
+        "usage: kooperdoc audit verify [--trusted-checkpoint FILE] [--public-key PEM] [--tsa-trusted-ca PEM] [--json]\n"
         "       kooperdoc audit prove DOC_ID [-o receipts.json]\n"
         "       kooperdoc audit checkpoint\n"
         "       kooperdoc audit public-key\n"
-        "       kooperdoc audit check FILE.pdf|receipts.json --public-key PEM [--origin O] [--document DOC.pdf] [--json]\n\n"
+        "       kooperdoc audit check FILE.pdf|receipts.json --public-key PEM [--origin O] [--document DOC.pdf]\n"
+        "                             [--tsa-trusted-ca PEM] [--json]\n\n"
         "verify checks the whole log: every entry in place and chained, every checkpoint signed by the\n"
         "audit key and matching the entries, each consistent with the next; with --trusted-checkpoint\n"
         "(a note an auditor saved earlier) also that the log still extends it — the only way to catch\n"
-        "the newest entries deleted together with their checkpoints. Exit 0 when all checks, 1 with the\n"
+        "the newest entries deleted together with their checkpoints. Stored checkpoint timestamps must\n"
+        "cover their notes (audit.checkpoint_timestamp_invalid). Exit 0 when all checks, 1 with the\n"
         "problem code and the first bad index otherwise.\n"
         "prove writes every entry about the document with its inclusion proof and a checkpoint signed now.\n"
         "checkpoint signs one now and prints the note; public-key prints the PEM auditors configure.\n"
         "check needs no database: it reads kooperdoc-audit.json from a Karta audytu PDF (`document export`)\n"
         "or a receipts file and checks every receipt against the public key; --document also checks that\n"
-        "the trail names that file's SHA-256. Exit 0 when it checks, 1 otherwise.\n"
+        "the trail names that file's SHA-256. Each checkpoint's RFC 3161 timestamp, when it has one, must\n"
+        "be intact and over SHA-256 of the note (audit.checkpoint_timestamp_invalid); its time is printed.\n"
+        "A checkpoint without one is reported, not refused. Exit 0 when it checks, 1 otherwise.\n"
+        "  --tsa-trusted-ca PEM  timestamps must also chain to these CA certificates (at their own time)\n"
         "  --data-dir DIR   the store in DIR (kooperdoc.db, audit.key) instead of the configured one\n"
         "Audit keys: kooperdoc.audit.* in config/kooperdoc.properties. See docs/audit.md.\n",
         auditCommand};

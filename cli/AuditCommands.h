@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // The audit trail from the command line (issue 6): recording the storage commands' events, the
-// `audit` command, and the "Karta audytu" companion PDF of `document export`.
+// `audit` command.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include "kooperdoc/audit/AuditLog.h"
 #include "kooperdoc/audit/Trail.h"
 #include "kooperdoc/server/StorageSetup.h"
+#include "kooperdoc/service/DocumentIssuer.h"
 
 namespace kooperdoc::cli {
 
@@ -32,18 +33,12 @@ public:
     void record(const std::string& type, const std::string& tenantId, const std::string& documentId = "",
                 const std::string& documentSha256 = "", const std::map<std::string, std::string>& details = {});
     audit::AuditLog& log() { return log_; }
+    service::Actor actor() const { return {actorId_, actorRole_}; }
 
 private:
     audit::AuditLog log_;
     std::string actorId_, actorRole_;
     std::int64_t now_;
 };
-
-/// Every entry about \p documentId with its inclusion proof to a checkpoint signed now.
-audit::DocumentTrail documentTrail(audit::AuditLog& log, const std::string& documentId);
-
-/// The "Karta audytu": a PDF/A-3b page (or more) listing the trail's events in Polish, with the
-/// trail attached as kooperdoc-audit.json (/AF, /AFRelationship /Supplement).
-std::string renderAuditCard(const audit::DocumentTrail& trail, std::int64_t createdAt);
 
 }  // namespace kooperdoc::cli

@@ -36,6 +36,8 @@
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/pdf/Renderer.h"
 #include "kooperdoc/server/StorageSetup.h"
+#include "kooperdoc/service/AuditCard.h"
+#include "kooperdoc/service/DocumentIssuer.h"
 #include "kooperdoc/signing/UploadReview.h"
 #include "kooperdoc/storage/DocumentStore.h"
 #include "kooperdoc/storage/Retention.h"
@@ -43,6 +45,7 @@
 #include "kooperdoc/templates/Engine.h"
 #include "kooperdoc/templates/TenantProfiles.h"
 #include "SigningCommands.h"
+#include "VerifyCommands.h"
 
 namespace kooperdoc::cli {
 namespace {
@@ -196,18 +199,6 @@ void printOutcomes(const Context& ctx, const std::vector<storage::ErasureOutcome
     if (outcomes.empty()) ctx.err << "kooperdoc: no document names this data subject\n";
 }
 
-/// The id printed on the PDF and used as the document's key: random (storage ids reveal
-/// nothing about the content), in the renderer's KD-XXXX-… shape.
-std::string newDocumentId() {
-    const std::string hex = storage::randomId();
-    std::string id = "KD";
-    for (std::size_t i = 0; i < 16; ++i) {
-        if (i % 4 == 0) id += '-';
-        id += static_cast<char>(std::toupper(static_cast<unsigned char>(hex[i])));
-    }
-    return id;
-}
-
 }  // namespace
 
 server::StorageSetup storageSetupFor(const Context& ctx, const Arguments& a) { return storageSetup(ctx, a); }
@@ -229,88 +220,27 @@ int storeCommand(Context& ctx, const std::vector<std::string>& args) {
     }
     const auto tenantId = required(a, "--tenant", "store");
     const auto& tmpl = ctx.catalog().get(a.positionals()[0], a.value("--template-version").value_or(""));
-    const auto input = parseJson(readInput(a.positionals()[1]));
-    const auto caseRef = a.value("--case").value_or("");
-    const auto idempotencyKey = a.value("--idempotency-key").value_or("");
-    const auto now = clockOf(a);
+
+    service::IssueRequest request;
+    request.tenantId = tenantId;
+    request.tmpl = &tmpl;
+    request.input = parseJson(readInput(a.positionals()[1]));
+    request.caseRef = a.value("--case").value_or("");
+    request.idempotencyKey = a.value("--idempotency-key").value_or("");
+    request.seal = a.flag("--seal");
+    request.supersedes = supersedes;
+    request.relation = a.value("--relation").value_or("");
+    request.now = clockOf(a);
+    request.createdAt = creationTime();
 
     auto store = openStore(ctx, a);
-    EventRecorder events(ctx, a, store->repository(), now);
-    const auto tenant = store->repository().tenant(tenantId);
-    if (!tenant) throw Error(ErrorCode::kNotFound, "storage.tenant_unknown", "no tenant " + tenantId + " (create it with `kooperdoc tenant put`)");
-    const auto& rule = storageSetup(ctx, a).retention->ruleFor(tmpl.metadata().id, tmpl.metadata().retentionClass);
-
-    // What makes two requests "the same" for the idempotency key: template, input, case, seal.
-    const std::string requestSha256 = sha256Hex(tmpl.metadata().id + '\n' + tmpl.metadata().version + '\n' + canonicalJson(input) + '\n' +
-                                                caseRef + '\n' + (a.flag("--seal") ? "sealed" : "plain"));
-    if (!idempotencyKey.empty()) {
-        // Checked before anything is written (people included); the insert checks again, atomically.
-        for (const auto& existing : store->repository().documents(tenantId)) {
-            if (existing.idempotencyKey == idempotencyKey && existing.requestSha256 != requestSha256) {
-                throw Error(ErrorCode::kAlreadyExists, "storage.idempotency_conflict",
-                            "the idempotency key " + idempotencyKey + " was used for another request");
-            }
-        }
-    }
-
-    templates::RenderOptions options;
-    options.documentId = newDocumentId();
-    options.createdEpochSeconds = creationTime();
-    std::string pdfBytes;
-    doc::Document document;
-    try {
-        document = templates::renderDocument(tmpl, input, templates::parseTenantProfile(tenant->profileJson), options);
-    } catch (const ValidationError&) {
-        throw;  // reported by run() like render's violations
-    }
-    const auto rendered = pdf::renderPdf(document);
-    pdfBytes = a.flag("--seal") ? sealRendered(ctx, rendered, a) : rendered.bytes;
-
-    storage::StoreRequest request;
-    request.tenantId = tenantId;
-    request.documentId = options.documentId;
-    request.number = document.provenance.documentNumber;
-    request.templateId = tmpl.metadata().id;
-    request.templateVersion = tmpl.metadata().version;
-    request.templateSha256 = tmpl.sha256();
-    request.retentionClass = tmpl.metadata().retentionClass;
-    request.legalBasis = rule.legalBasis;
-    // A document that must outlive a withdrawn consent is under an archival duty (art. 17(3)(b)).
-    request.archivalDuty = !rule.eraseOnConsentWithdrawal;
-    request.caseRef = caseRef;
-    for (const auto& person : templates::extractDataSubjects(tmpl, input)) {
-        request.subjects.push_back({person.pesel, person.fullName, person.role});
-    }
-    request.pdf = pdfBytes;
-    request.idempotencyKey = idempotencyKey;
-    request.requestSha256 = requestSha256;
-    request.now = now;
-    // Rectification (art. 16) never rewrites the earlier document: the new one supersedes it.
-    const auto result = supersedes ? store->supersede(*supersedes, request, *a.value("--relation")) : store->store(request);
-
-    if (!result.replayed && rule.legalBasis == "consent") {
-        // The document carries the consent of everyone it names (the form is their declaration).
-        for (const auto& subjectId : store->repository().subjectsOfDocument(result.documentId)) {
-            storage::ConsentRecord consent;
-            consent.id = storage::randomId();
-            consent.tenantId = tenantId;
-            consent.subjectId = subjectId;
-            consent.documentId = result.documentId;
-            consent.purpose = tmpl.metadata().id;
-            consent.givenAt = now;
-            store->repository().recordConsent(consent);
-        }
-    }
-    if (!result.replayed) {
-        const auto digest = sha256Hex(pdfBytes);
-        std::map<std::string, std::string> details{{"template", tmpl.metadata().id}, {"template_version", tmpl.metadata().version}};
-        if (supersedes) {
-            details["supersedes"] = *supersedes;
-            details["relation"] = *a.value("--relation");
-        }
-        events.record("document.created", tenantId, result.documentId, digest, details);
-        if (a.flag("--seal")) events.record("document.sealed", tenantId, result.documentId, digest);
-    }
+    EventRecorder events(ctx, a, store->repository(), request.now);
+    request.actor = events.actor();
+    service::Sealer sealer;
+    if (request.seal) sealer = [&](const pdf::RenderedPdf& rendered) { return sealRendered(ctx, rendered, a); };
+    const auto setup = storageSetup(ctx, a);
+    service::DocumentIssuer issuer(*store, *setup.retention, events.log(), sealer);
+    const auto result = issuer.issue(request);
     const auto output = a.value("-o") ? a.value("-o") : a.value("--output");
     if (output) {
         const auto bytes = store->read(tenantId, result.documentId);
@@ -322,9 +252,9 @@ int storeCommand(Context& ctx, const std::vector<std::string>& args) {
         o->set("code", "ok");
         o->set("document_id", result.documentId);
         o->set("replayed", result.replayed);
-        o->set("subjects", static_cast<int>(request.subjects.size()));
-        o->set("legal_basis", rule.legalBasis);
-        o->set("archival_duty", request.archivalDuty);
+        o->set("subjects", static_cast<int>(result.subjects));
+        o->set("legal_basis", result.legalBasis);
+        o->set("archival_duty", result.archivalDuty);
         printJson(ctx, o);
     } else {
         ctx.out << result.documentId << "\n";
@@ -436,11 +366,31 @@ int documentExport(Context& ctx, const Arguments& a) {
     // Recorded before the trail is proven, so the card carries this hand-over and the SHA-256 of
     // the very file it accompanies (`audit check CARD --document OUT.pdf` relies on it).
     events.record("document.downloaded", tenantId, documentId, sha256Hex(bytes), {{"with", "audit_card"}});
-    const auto card = renderAuditCard(documentTrail(events.log(), documentId), now);
+    const auto card = service::renderAuditCard(service::documentTrail(events.log(), documentId), now,
+                                               service::CarriedDocument{documentId + ".pdf", bytes});
     writeFileAtomically(output, bytes);
     writeFileAtomically(cardPath, card);
     ctx.out << output << "\n" << cardPath << "\n";
     return kExitOk;
+}
+
+/// Verifies the stored document (its newest revision unless --revision N) like `verify`, and
+/// records document.verified with the verdict: an auditor's check is part of the history.
+int documentVerify(Context& ctx, const Arguments& a) {
+    a.expectPositionals(2, "kooperdoc document verify ID --tenant T [--revision N] [--json] [--trust CA.pem]... [verify's options]");
+    const auto tenantId = required(a, "--tenant", "document verify");
+    const auto& documentId = a.positionals()[1];
+    const auto options = verifyOptionsOf(a);
+    const auto revision = a.value("--revision") ? std::stoi(*a.value("--revision")) : 0;
+    auto store = openStore(ctx, a);
+    EventRecorder events(ctx, a, store->repository(), clockOf(a));
+    const auto bytes = store->read(tenantId, documentId, revision, a.flag("--archive-access"));
+    const auto report = verify::verifyPdf(bytes, options);
+    const std::string outcome = !report.readable() ? "format_failure" : report.allPassed() ? "passed" : "not_passed";
+    events.record("document.verified", tenantId, documentId, sha256Hex(bytes),
+                  {{"outcome", outcome}, {"signatures", std::to_string(report.signatures.size())}});
+    printReport(ctx, report, a.flag("--json"));
+    return report.allPassed() ? kExitOk : kExitFailed;
 }
 
 /// A stored document's record as `document list` and `subject export`'s manifest show it.
@@ -484,14 +434,18 @@ int documentList(Context& ctx, const Arguments& a) {
 }
 
 int documentCommand(Context& ctx, const std::vector<std::string>& args) {
-    Arguments a(args, withCommon({"-o", "--output", "--tenant", "--revision", "--kind", "--card"}), {"--json", "--archive-access"});
-    if (a.positionals().empty()) throw UsageError("usage: kooperdoc document get|add-revision|list …");
+    Arguments a(args,
+                withCommon({"-o", "--output", "--tenant", "--revision", "--kind", "--card", "--trust", "--crl", "--ocsp", "--trusted-list",
+                            "--list-signer"}),
+                {"--json", "--archive-access", "--require-revocation"});
+    if (a.positionals().empty()) throw UsageError("usage: kooperdoc document get|add-revision|list|export|verify …");
     const auto& action = a.positionals()[0];
     if (action == "get") return documentGet(ctx, a);
     if (action == "add-revision") return documentAddRevision(ctx, a);
     if (action == "list") return documentList(ctx, a);
     if (action == "export") return documentExport(ctx, a);
-    throw UsageError("document: unknown action " + action + " (get, add-revision, list, export)");
+    if (action == "verify") return documentVerify(ctx, a);
+    throw UsageError("document: unknown action " + action + " (get, add-revision, list, export, verify)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -998,14 +952,17 @@ void addStorageCommands(CommandTable& table) {
                        std::string("usage: kooperdoc tenant put T --profile FILE.json | tenant list\n\n"
                                    "The profile is the tenant JSON `render --tenant` takes.\n") + kCommon,
                        tenantCommand};
-    table["document"] = {"read, list or add a revision to a stored document",
+    table["document"] = {"read, list, verify, export or add a revision to a stored document",
                          std::string("usage: kooperdoc document get ID --tenant T [--revision N] -o OUT.pdf [--archive-access]\n"
                                      "       kooperdoc document add-revision ID --tenant T FILE.pdf --kind signed_upload|timestamp|…\n"
                                      "       kooperdoc document list --tenant T [--json]\n"
-                                     "       kooperdoc document export ID --tenant T -o OUT.pdf [--card CARD.pdf]\n\n"
+                                     "       kooperdoc document export ID --tenant T -o OUT.pdf [--card CARD.pdf]\n"
+                                     "       kooperdoc document verify ID --tenant T [--revision N] [--json] [--trust CA.pem]… [verify's options]\n\n"
                                      "export writes the newest revision unchanged and, beside it (default OUT-karta-audytu.pdf),\n"
-                                     "its Karta audytu: the document's events in Polish, with kooperdoc-audit.json attached\n"
-                                     "(inclusion proofs and a signed checkpoint; `kooperdoc audit check` verifies it offline).\n"
+                                     "its Karta audytu: the document's events in Polish, with kooperdoc-audit.json (inclusion\n"
+                                     "proofs and a signed checkpoint) and the exported file attached; `kooperdoc audit check`\n"
+                                     "verifies it offline. A sealed document also carries the trail of its making inside.\n"
+                                     "verify answers like `kooperdoc verify` and records document.verified with the verdict.\n"
                                      "add-revision --kind signed_upload runs the check-upload review against the newest revision\n"
                                      "first (exit 1, nothing stored, when refused). A restricted document (art. 18) is handed out\n"
                                      "only with --archive-access.\n") + kCommon,

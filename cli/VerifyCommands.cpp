@@ -21,6 +21,19 @@ constexpr const char* kUsage =
 int verifyCommand(Context& ctx, const std::vector<std::string>& args) {
     Arguments a(args, {"--trust", "--at", "--crl", "--ocsp", "--trusted-list", "--list-signer", "--html", "--pdf"}, {"--json", "--require-revocation"});
     a.expectPositionals(1, kUsage);
+    const auto options = verifyOptionsOf(a);
+    const std::string& path = a.positionals()[0];
+    const auto report = verify::verifyPdf(readInput(path), options);
+    const std::string fileName = std::filesystem::path(path).filename().string();
+    if (const auto html = a.value("--html")) writeFileAtomically(*html, verify::renderReportHtml(report, fileName));
+    if (const auto pdf = a.value("--pdf")) writeFileAtomically(*pdf, verify::renderReportPdf(report, fileName, creationTime()));
+    printReport(ctx, report, a.flag("--json"));
+    return report.allPassed() ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+verify::VerifyOptions verifyOptionsOf(const Arguments& a) {
     verify::VerifyOptions options;
     options.requireRevocation = a.flag("--require-revocation");
     if (const auto at = a.value("--at")) {
@@ -52,12 +65,11 @@ int verifyCommand(Context& ctx, const std::vector<std::string>& args) {
     } catch (const Error& e) {
         throw UsageError(std::string(e.what()) + " [" + e.reason() + "]");
     }
-    const std::string& path = a.positionals()[0];
-    const auto report = verify::verifyPdf(readInput(path), options);
-    const std::string fileName = std::filesystem::path(path).filename().string();
-    if (const auto html = a.value("--html")) writeFileAtomically(*html, verify::renderReportHtml(report, fileName));
-    if (const auto pdf = a.value("--pdf")) writeFileAtomically(*pdf, verify::renderReportPdf(report, fileName, creationTime()));
-    if (a.flag("--json")) {
+    return options;
+}
+
+void printReport(Context& ctx, const verify::VerificationReport& report, bool json) {
+    if (json) {
         ctx.out << verify::toJson(report);
     } else if (!report.readable()) {
         ctx.out << "FORMAT_FAILURE: " << report.formatDetail << " [" << report.formatReason << "]\n";
@@ -75,10 +87,7 @@ int verifyCommand(Context& ctx, const std::vector<std::string>& args) {
             for (const auto& w : s.warnings) ctx.out << "  warning: " << w << "\n";
         }
     }
-    return report.allPassed() ? kExitOk : kExitFailed;
 }
-
-}  // namespace
 
 void addVerifyCommands(CommandTable& table) {
     table["verify"] = {"verify every signature of a PDF (ETSI EN 319 102-1 indications)",

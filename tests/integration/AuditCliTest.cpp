@@ -15,6 +15,7 @@
 
 #include "CliSupport.h"
 #include "StoreCliSupport.h"
+#include "VerifySupport.h"
 #include "kooperdoc/core/CanonicalJson.h"
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/templates/Catalog.h"
@@ -181,7 +182,16 @@ TEST_CASE("audit CLI: the Karta audytu proves a sealed document's history offlin
     const auto listing = runCommand("pdfdetach -list " + quote(card));
     REQUIRE(listing.exitCode == 0);
     CHECK(listing.output.find("kooperdoc-audit.json") != std::string::npos);
-    REQUIRE(runCommand("pdfdetach -save 1 -o " + quote(kd.file("trail.json")) + " " + quote(card)).exitCode == 0);
+    // poppler 22.12's -savefile does not find names it lists: save by the number -list gives.
+    const auto save = [&](const std::string& name, const std::string& to) {
+        std::smatch match;
+        REQUIRE(std::regex_search(listing.output, match, std::regex("(\\d+): " + std::regex_replace(name, std::regex("[.-]"), "\\$&"))));
+        REQUIRE(runCommand("pdfdetach -save " + match[1].str() + " -o " + quote(to) + " " + quote(card)).exitCode == 0);
+    };
+    save("kooperdoc-audit.json", kd.file("trail.json"));
+    // The card carries the exported file byte for byte, so one file holds the document and its trail.
+    save(id + ".pdf", kd.file("carried.pdf"));
+    CHECK(readFile(kd.file("carried.pdf")) == readFile(kd.file("out.pdf")));
     const auto trail = readFile(kd.file("trail.json"));
     // Byte-identical to what the card says it attached (its SHA-256 is printed on the page).
     CHECK(foldWhitespace(pdfText(card)).find(sha256Hex(trail)) != std::string::npos);
@@ -197,6 +207,10 @@ TEST_CASE("audit CLI: the Karta audytu proves a sealed document's history offlin
     const auto passed = offline(quote(card) + " --public-key " + quote(kd.file("audit.pem")) + " --document " + quote(kd.file("out.pdf")));
     INFO(passed.output);
     CHECK(passed.exitCode == 0);
+    // Without --document the card's carried copy is what the trail must name.
+    const auto alone = offline(quote(card) + " --public-key " + quote(kd.file("audit.pem")));
+    CHECK(alone.exitCode == 0);
+    CHECK(alone.output.find("bound to carried:" + id + ".pdf") != std::string::npos);
     CHECK(offline(quote(kd.file("trail.json")) + " --public-key " + quote(kd.file("audit.pem"))).exitCode == 0);
     CHECK(offline(quote(card) + " --public-key " + quote(kd.file("audit.pem")) + " --origin other.example/audit").exitCode == 1);
     // The card does not vouch for another file.
@@ -220,5 +234,72 @@ TEST_CASE("audit CLI: the Karta audytu proves a sealed document's history offlin
         const auto refused = offline(quote(kd.file("tampered.pdf")) + " --public-key " + quote(kd.file("audit.pem")));
         CHECK(refused.exitCode == 1);
         CHECK(refused.output.find("audit.receipt_invalid") != std::string::npos);
+    }
+}
+
+TEST_CASE("audit CLI: a sealed document carries its own trail, certified by the seal") {
+    AuditCli kd("audit-sealed");
+    const std::string seal = "--seal --level B-B --identity " + quote(kd.file("identity"));
+    const auto id = kd.store("m1-oswiadczenie-poufnosci", "sample", "--case GOPS/4/2026 " + seal);
+    const auto other = kd.store("m1-oswiadczenie-poufnosci", "sample", "--case GOPS/5/2026 " + seal);
+    REQUIRE(kd.run("document get " + id + " --tenant gops -o " + quote(kd.file("sealed.pdf"))).exitCode == 0);
+    REQUIRE(kd.run("audit prove " + other + " -o " + quote(kd.file("other.json"))).exitCode == 0);
+    writeFile(kd.file("audit.pem"), kd.run("audit public-key").out);
+    const auto sealed = kd.file("sealed.pdf");
+
+    // Independent tools: the seal is valid over the whole file, the trail is an attachment, the
+    // last page is the card, and qpdf finds the structure sound.
+    const auto pdfsig = runCommand("pdfsig " + quote(sealed) + " 2>&1").output;
+    INFO(pdfsig);
+    CHECK(pdfsig.find("Signature Validation: Signature is Valid") != std::string::npos);
+    CHECK(pdfsig.find("Total document signed") != std::string::npos);
+    CHECK(runCommand("qpdf --check " + quote(sealed) + " >/dev/null 2>&1").exitCode == 0);
+    CHECK(runCommand("pdfdetach -list " + quote(sealed)).output.find("kooperdoc-audit.json") != std::string::npos);
+    const auto text = foldWhitespace(pdfText(sealed));
+    const auto card = text.rfind("Karta audytu");
+    REQUIRE(card != std::string::npos);
+    CHECK(text.find("Wygenerowanie pliku PDF", card) != std::string::npos);
+    CHECK(text.find("przyjmowanie", card) == std::string::npos);  // the role of the CLI is admin
+    // The entry names the input SHA-256 the footer prints on every page.
+    const std::regex footer("SHA-256 danych: ([0-9a-f]{64})");
+    std::smatch match;
+    REQUIRE(std::regex_search(text, match, footer));
+    CHECK(text.find(match[1].str(), card) != std::string::npos);
+
+    const auto offline = [&](const std::string& file) {
+        return runCommand(quote(cli()) + " audit check " + quote(file) + " --public-key " + quote(kd.file("audit.pem")) + " 2>&1");
+    };
+    const auto passed = offline(sealed);
+    INFO(passed.output);
+    CHECK(passed.exitCode == 0);
+    CHECK(passed.output.find("bound to document") != std::string::npos);
+
+    // An auditor's verification of the stored document is itself an event of its history.
+    const auto verified = kd.run("document verify " + id + " --tenant gops --role auditor --actor auditor-1 --trust " +
+                                 quote(kd.file("identity/ca.pem")));
+    INFO(verified.out << verified.err);
+    CHECK(verified.exitCode == 0);
+    CHECK(verified.out.find("TOTAL-PASSED") != std::string::npos);
+    const auto proven = kd.run("audit prove " + id);
+    REQUIRE(proven.exitCode == 0);
+    CHECK(proven.out.find(R"(\"outcome\":\"passed\")") != std::string::npos);
+    CHECK(proven.out.find(R"(\"type\":\"document.verified\")") != std::string::npos);
+    CHECK(kd.run("document verify " + id + " --tenant gops").exitCode == 1);  // no trust anchor: not TOTAL-PASSED
+
+    SECTION("another document's genuine trail swapped in by a later revision") {
+        // Every receipt of that trail is valid under the audit key; it is about another document.
+        auto bytes = readFile(sealed);
+        const auto json = bytes.find("\"format\": \"kooperdoc.audit-trail/1\"");
+        REQUIRE(json != std::string::npos);
+        const auto objectStart = bytes.rfind(" 0 obj", json);
+        const auto number = std::stoi(bytes.substr(bytes.rfind('\n', objectStart) + 1));
+        const auto swapped = readFile(kd.file("other.json"));
+        writeFile(kd.file("swapped.pdf"),
+                  appendUpdate(bytes, number, "<< /Type /EmbeddedFile /Subtype /application#2Fjson /Length " +
+                                                  std::to_string(swapped.size()) + " >>\nstream\n" + swapped + "\nendstream"));
+        const auto refused = offline(kd.file("swapped.pdf"));
+        INFO(refused.output);
+        CHECK(refused.exitCode == 1);
+        CHECK(refused.output.find("audit.trail_other_document") != std::string::npos);
     }
 }
