@@ -51,7 +51,8 @@ private:
 };
 
 Key256 randomKey();
-/// 128 random bits as 32 hex digits: ids that reveal nothing (not even creation order).
+/// 128 random bits as 32 hex digits: ids that reveal nothing (not even creation order),
+/// never with eleven digits in a row, which the audit log would refuse as a possible PESEL.
 std::string randomId();
 
 /// AES-256-GCM: nonce (12 random bytes) ‖ ciphertext ‖ tag (16). \p context is authenticated,
