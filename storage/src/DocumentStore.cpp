@@ -68,6 +68,16 @@ void DocumentStore::putTenant(const std::string& tenantId, const std::string& pr
     repository_->putTenant(tenant);
 }
 
+std::string DocumentStore::wrapWebhookSecret(const std::string& tenantId, const std::string& webhookId,
+                                             const std::string& secret) {
+    return hex(sealBytes(tenantKey(tenantId), secret, "webhook-secret:" + tenantId + ":" + webhookId));
+}
+
+std::string DocumentStore::unwrapWebhookSecret(const std::string& tenantId, const std::string& webhookId,
+                                               const std::string& wrappedSecret) {
+    return openBytes(tenantKey(tenantId), unhex(wrappedSecret), "webhook-secret:" + tenantId + ":" + webhookId);
+}
+
 Key256 DocumentStore::tenantKey(const std::string& tenantId) {
     const auto tenant = repository_->tenant(tenantId);
     if (!tenant) throw Error(ErrorCode::kNotFound, "storage.tenant_unknown", "no tenant " + tenantId);

@@ -75,6 +75,41 @@ const std::vector<Migration>& migrations() {
          {
              "ALTER TABLE audit_checkpoints ADD COLUMN timestamp_token TEXT",
          }},
+        {6,
+         "authentication: API keys and users (secrets only as SHA-256 or argon2id), web sessions",
+         {
+             // IF NOT EXISTS: a test that rewinds schema_migrations to an earlier version to
+             // replay a later ALTER must not trip over these tables.
+             "CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), "
+             "role TEXT NOT NULL, label TEXT NOT NULL, key_sha256 TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, "
+             "revoked_at BIGINT)",
+             "CREATE INDEX IF NOT EXISTS api_keys_by_tenant ON api_keys (tenant_id)",
+             "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), "
+             "login TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password_hash TEXT NOT NULL, "
+             "must_change_password INTEGER NOT NULL, failed_logins INTEGER NOT NULL DEFAULT 0, locked_until BIGINT, "
+             "created_at BIGINT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0)",
+             "CREATE TABLE IF NOT EXISTS sessions (token_sha256 TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), "
+             "csrf_token TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+             "CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id)",
+             "CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at)",
+         }},
+        {7,
+         "webhooks to source systems (secrets wrapped under the tenant key) and their delivery log",
+         {
+             // IF NOT EXISTS for the same reason as migration 6.
+             "CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), "
+             "url TEXT NOT NULL, wrapped_secret TEXT NOT NULL, events TEXT NOT NULL, created_at BIGINT NOT NULL, "
+             "disabled INTEGER NOT NULL DEFAULT 0)",
+             "CREATE INDEX IF NOT EXISTS webhooks_by_tenant ON webhooks (tenant_id)",
+             "CREATE TABLE IF NOT EXISTS webhook_deliveries (id TEXT PRIMARY KEY, "
+             "webhook_id TEXT NOT NULL REFERENCES webhooks(id), tenant_id TEXT NOT NULL, event_type TEXT NOT NULL, "
+             "payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+             "next_attempt_at BIGINT NOT NULL, last_status_code INTEGER, last_error TEXT, created_at BIGINT NOT NULL, "
+             "delivered_at BIGINT)",
+             // The claim scans only what is still to be sent, oldest due first.
+             "CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)",
+             "CREATE INDEX IF NOT EXISTS webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at)",
+         }},
     };
     return all;
 }

@@ -7,6 +7,7 @@
 #include "Schema.h"
 #include "Sql.h"
 #include "SqlAuditStore.h"
+#include "SqlWebhooks.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/storage/Repository.h"
 
@@ -596,7 +597,215 @@ public:
         db_.executeAlone("VACUUM INTO " + literal + "'");
     }
 
+    void insertApiKey(const ApiKeyRecord& k) override {
+        db_.inTransaction([&](Transaction& tx) {
+            requireTenant(tx, k.tenantId);
+            tx.execute("INSERT INTO api_keys (id, tenant_id, role, label, key_sha256, created_at, revoked_at) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       {k.id, k.tenantId, k.role, k.label, k.keySha256, k.createdAt, sql::optionalParam(k.revokedAt)});
+        });
+    }
+
+    std::optional<ApiKeyRecord> apiKeyByHash(const std::string& keySha256) override {
+        std::optional<ApiKeyRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            if (auto row = tx.single(std::string("SELECT ") + kApiKeyColumns + " FROM api_keys WHERE key_sha256 = $1", {keySha256})) {
+                out = apiKeyFrom(*row);
+            }
+        });
+        return out;
+    }
+
+    std::vector<ApiKeyRecord> apiKeys(const std::string& tenantId) override {
+        std::vector<ApiKeyRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            for (const auto& row : tx.query(std::string("SELECT ") + kApiKeyColumns +
+                                                " FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+                                            {tenantId})) {
+                out.push_back(apiKeyFrom(row));
+            }
+        });
+        return out;
+    }
+
+    bool revokeApiKey(const std::string& tenantId, const std::string& keyId, std::int64_t now) override {
+        bool found = false;
+        db_.inTransaction([&](Transaction& tx) {
+            if (!tx.single("SELECT id FROM api_keys WHERE tenant_id = $1 AND id = $2", {tenantId, keyId})) return;
+            found = true;
+            tx.execute("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
+                       {now, tenantId, keyId});
+        });
+        return found;
+    }
+
+    bool insertUser(const UserRecord& u) override {
+        bool inserted = false;
+        db_.inTransaction([&](Transaction& tx) {
+            requireTenant(tx, u.tenantId);
+            // ON CONFLICT then a read-back instead of a pre-check: two instances creating the same
+            // login at once get one row and one "taken", never a constraint error.
+            tx.execute("INSERT INTO users (id, tenant_id, login, role, password_hash, must_change_password, failed_logins, "
+                       "locked_until, created_at, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                       "ON CONFLICT (login) DO NOTHING",
+                       {u.id, u.tenantId, u.login, u.role, u.passwordHash, std::int64_t{u.mustChangePassword ? 1 : 0},
+                        std::int64_t{u.failedLogins}, sql::optionalParam(u.lockedUntil), u.createdAt,
+                        std::int64_t{u.disabled ? 1 : 0}});
+            const auto row = tx.single("SELECT id FROM users WHERE login = $1", {u.login});
+            inserted = row && asText(row->at(0)) == u.id;
+        });
+        return inserted;
+    }
+
+    std::optional<UserRecord> userByLogin(const std::string& login) override {
+        std::optional<UserRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            if (auto row = tx.single(std::string("SELECT ") + kUserColumns + " FROM users WHERE login = $1", {login})) {
+                out = userFrom(*row);
+            }
+        });
+        return out;
+    }
+
+    std::optional<UserRecord> user(const std::string& id) override {
+        std::optional<UserRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            if (auto row = tx.single(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = $1", {id})) {
+                out = userFrom(*row);
+            }
+        });
+        return out;
+    }
+
+    bool recordFailedLogin(const std::string& userId, int maxFailed, std::int64_t lockUntil) override {
+        bool locked = false;
+        db_.inTransaction([&](Transaction& tx) {
+            // The UPDATE takes the row lock first (PostgreSQL) or the database's (SQLite's BEGIN
+            // IMMEDIATE), so the count read back is this transaction's own.
+            tx.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1", {userId});
+            const auto row = tx.single("SELECT failed_logins FROM users WHERE id = $1", {userId});
+            if (!row || asInt(row->at(0)) < maxFailed) return;
+            tx.execute("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2", {lockUntil, userId});
+            locked = true;
+        });
+        return locked;
+    }
+
+    void recordSuccessfulLogin(const std::string& userId) override {
+        db_.inTransaction([&](Transaction& tx) {
+            tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1", {userId});
+        });
+    }
+
+    void setPassword(const std::string& userId, const std::string& passwordHash, bool mustChangePassword) override {
+        db_.inTransaction([&](Transaction& tx) {
+            if (!tx.single("SELECT id FROM users WHERE id = $1", {userId})) {
+                throw Error(ErrorCode::kNotFound, "storage.user_unknown", "no user " + userId);
+            }
+            tx.execute("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
+                       {passwordHash, std::int64_t{mustChangePassword ? 1 : 0}, userId});
+        });
+    }
+
+    void insertSession(const SessionRecord& s) override {
+        db_.inTransaction([&](Transaction& tx) {
+            tx.execute("INSERT INTO sessions (token_sha256, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                       {s.tokenSha256, s.userId, s.csrfToken, s.createdAt, s.expiresAt});
+        });
+    }
+
+    std::optional<SessionRecord> session(const std::string& tokenSha256) override {
+        std::optional<SessionRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            if (auto row = tx.single("SELECT token_sha256, user_id, csrf_token, created_at, expires_at FROM sessions "
+                                     "WHERE token_sha256 = $1",
+                                     {tokenSha256})) {
+                out = SessionRecord{asText(row->at(0)), asText(row->at(1)), asText(row->at(2)), asInt(row->at(3)),
+                                    asInt(row->at(4))};
+            }
+        });
+        return out;
+    }
+
+    void deleteSession(const std::string& tokenSha256) override {
+        db_.inTransaction([&](Transaction& tx) { tx.execute("DELETE FROM sessions WHERE token_sha256 = $1", {tokenSha256}); });
+    }
+
+    void deleteSessionsOfUser(const std::string& userId, const std::string& keepTokenSha256) override {
+        db_.inTransaction([&](Transaction& tx) {
+            tx.execute("DELETE FROM sessions WHERE user_id = $1 AND token_sha256 <> $2", {userId, keepTokenSha256});
+        });
+    }
+
+    std::size_t deleteExpiredSessions(std::int64_t now) override {
+        std::size_t count = 0;
+        db_.inTransaction([&](Transaction& tx) {
+            count = static_cast<std::size_t>(asInt(tx.single("SELECT COUNT(*) FROM sessions WHERE expires_at <= $1", {now})->at(0)));
+            tx.execute("DELETE FROM sessions WHERE expires_at <= $1", {now});
+        });
+        return count;
+    }
+
+    // Webhooks: the SQL is in SqlWebhooks.cpp.
+    void insertWebhook(const WebhookRecord& webhook) override { sql::insertWebhook(db_, webhook); }
+    std::vector<WebhookRecord> webhooks(const std::string& tenantId) override { return sql::webhooks(db_, tenantId); }
+    std::optional<WebhookRecord> webhook(const std::string& tenantId, const std::string& id) override {
+        return sql::webhook(db_, tenantId, id);
+    }
+    bool deleteWebhook(const std::string& tenantId, const std::string& id) override { return sql::deleteWebhook(db_, tenantId, id); }
+    bool setWebhookDisabled(const std::string& tenantId, const std::string& id, bool disabled) override {
+        return sql::setWebhookDisabled(db_, tenantId, id, disabled);
+    }
+    std::size_t insertWebhookDeliveries(const std::vector<WebhookDelivery>& deliveries) override {
+        return sql::insertWebhookDeliveries(db_, deliveries);
+    }
+    std::vector<WebhookDelivery> claimDueWebhookDeliveries(std::int64_t now, std::size_t limit, std::int64_t leaseUntil) override {
+        return sql::claimDueWebhookDeliveries(db_, now, limit, leaseUntil);
+    }
+    void updateWebhookDelivery(const WebhookDelivery& delivery) override { sql::updateWebhookDelivery(db_, delivery); }
+    std::optional<WebhookDelivery> webhookDelivery(const std::string& tenantId, const std::string& id) override {
+        return sql::webhookDelivery(db_, tenantId, id);
+    }
+    std::vector<WebhookDelivery> webhookDeliveries(const std::string& tenantId, const std::string& webhookId,
+                                                   std::size_t limit) override {
+        return sql::webhookDeliveries(db_, tenantId, webhookId, limit);
+    }
+    bool redeliverWebhookDelivery(const std::string& tenantId, const std::string& id, std::int64_t now) override {
+        return sql::redeliverWebhookDelivery(db_, tenantId, id, now);
+    }
+
 private:
+    static constexpr const char* kApiKeyColumns = "id, tenant_id, role, label, key_sha256, created_at, revoked_at";
+    static constexpr const char* kUserColumns =
+        "id, tenant_id, login, role, password_hash, must_change_password, failed_logins, locked_until, created_at, disabled";
+
+    static ApiKeyRecord apiKeyFrom(const Row& row) {
+        ApiKeyRecord k;
+        k.id = asText(row[0]);
+        k.tenantId = asText(row[1]);
+        k.role = asText(row[2]);
+        k.label = asText(row[3]);
+        k.keySha256 = asText(row[4]);
+        k.createdAt = asInt(row[5]);
+        k.revokedAt = asOptionalInt(row[6]);
+        return k;
+    }
+
+    static UserRecord userFrom(const Row& row) {
+        UserRecord u;
+        u.id = asText(row[0]);
+        u.tenantId = asText(row[1]);
+        u.login = asText(row[2]);
+        u.role = asText(row[3]);
+        u.passwordHash = asText(row[4]);
+        u.mustChangePassword = asInt(row[5]) != 0;
+        u.failedLogins = static_cast<int>(asInt(row[6]));
+        u.lockedUntil = asOptionalInt(row[7]);
+        u.createdAt = asInt(row[8]);
+        u.disabled = asInt(row[9]) != 0;
+        return u;
+    }
+
     void migrate() {
         db_.inTransaction([&](Transaction& tx) {
             if (db_.postgres()) {

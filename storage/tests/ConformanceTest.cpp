@@ -30,7 +30,6 @@ using kooperdoc::testing::TempDir;
 
 namespace {
 
-
 using kooperdoc::testing::Backend;
 
 const MasterKey& testMasterKey() {

@@ -105,6 +105,13 @@ public:
     /// once they are \p minimumAge old, so a store still on its way to COMMIT keeps its file.
     std::size_t sweepOrphanBlobs(std::chrono::seconds minimumAge = std::chrono::hours(1));
 
+    /// A webhook's signing secret sealed under the tenant key (hex, for WebhookRecord's
+    /// wrappedSecret), bound to the tenant and the webhook: a copied row does not open elsewhere.
+    std::string wrapWebhookSecret(const std::string& tenantId, const std::string& webhookId, const std::string& secret);
+    /// Error{kDataLoss, "storage.decrypt_failed"} for a secret that is not this webhook's.
+    std::string unwrapWebhookSecret(const std::string& tenantId, const std::string& webhookId,
+                                    const std::string& wrappedSecret);
+
 private:
     ErasureOutcome settle(const std::string& tenantId, const DocumentRecord& document, const std::string& subjectId,
                           std::int64_t now);

@@ -139,6 +139,69 @@ struct InsertResult {
     bool replayed = false;
 };
 
+/// An API key of a system (issue 7). Its secret is never stored, only the SHA-256 of the whole
+/// secret: the secret is 256 random bits, so a fast hash leaves nothing to guess.
+struct ApiKeyRecord {
+    std::string id;        ///< public: named in listings, the audit log ("key:<id>") and the secret
+    std::string tenantId;
+    std::string role;      ///< "intake", "animator", "auditor", "dpo", "admin"
+    std::string label;     ///< what the operator called it ("ePUAP gateway"), never a person's name
+    std::string keySha256; ///< hex
+    std::int64_t createdAt = 0;
+    std::optional<std::int64_t> revokedAt;
+};
+
+/// A person who logs in to the web UI: one tenant and one role for life.
+struct UserRecord {
+    std::string id;        ///< pseudonymous: the audit log says "user:<id>", never the login
+    std::string tenantId;
+    std::string login;     ///< the work login (unique across tenants), never a PESEL
+    std::string role;
+    std::string passwordHash; ///< argon2id, PHC string
+    bool mustChangePassword = true;
+    int failedLogins = 0;  ///< failures since the last success or lock
+    std::optional<std::int64_t> lockedUntil;
+    std::int64_t createdAt = 0;
+    bool disabled = false;
+};
+
+struct SessionRecord {
+    std::string tokenSha256; ///< hex SHA-256 of the cookie value, which is never stored
+    std::string userId;
+    std::string csrfToken;
+    std::int64_t createdAt = 0;
+    std::int64_t expiresAt = 0;
+};
+
+/// A source system's endpoint for event notifications (issue 7, point 4). The secret signs every
+/// body, so it must be recoverable: it is kept sealed under the tenant key
+/// (DocumentStore::wrapWebhookSecret), never in plain text.
+struct WebhookRecord {
+    std::string id;
+    std::string tenantId;
+    std::string url;
+    std::string wrappedSecret;
+    std::string events;        ///< comma-separated webhook event types; "*" = every one
+    std::int64_t createdAt = 0;
+    bool disabled = false;     ///< by an admin, or by the receiver answering 410 Gone
+};
+
+/// One event for one webhook and what became of it: the delivery log admins read.
+struct WebhookDelivery {
+    std::string id;
+    std::string webhookId;
+    std::string tenantId;
+    std::string eventType;
+    std::string payload;       ///< the JSON body sent, byte for byte (ids and hashes only)
+    std::string status;        ///< "pending", "delivered", "failed"
+    int attempts = 0;
+    std::int64_t nextAttemptAt = 0;
+    std::optional<int> lastStatusCode;
+    std::string lastError;
+    std::int64_t createdAt = 0;
+    std::optional<std::int64_t> deliveredAt;
+};
+
 class Repository {
 public:
     virtual ~Repository() = default;
@@ -231,6 +294,72 @@ public:
     /// backup) is its backup, see docs/storage.md. Error{kAlreadyExists, "storage.backup_exists"}
     /// when \p path exists.
     virtual void backupTo(const std::string& path) = 0;
+
+    // API keys (server/Auth.h drives them).
+    /// Error{kNotFound, "storage.tenant_unknown"}.
+    virtual void insertApiKey(const ApiKeyRecord& key) = 0;
+    /// The key whose secret hashes to \p keySha256, revoked or not.
+    virtual std::optional<ApiKeyRecord> apiKeyByHash(const std::string& keySha256) = 0;
+    /// The tenant's keys, revoked ones included, oldest first.
+    virtual std::vector<ApiKeyRecord> apiKeys(const std::string& tenantId) = 0;
+    /// Sets revokedAt once (a second revocation keeps the first time); false when the tenant has
+    /// no such key.
+    virtual bool revokeApiKey(const std::string& tenantId, const std::string& keyId, std::int64_t now) = 0;
+
+    // Users.
+    /// False when the login is taken (by any tenant), atomically with the insert;
+    /// Error{kNotFound, "storage.tenant_unknown"}.
+    virtual bool insertUser(const UserRecord& user) = 0;
+    virtual std::optional<UserRecord> userByLogin(const std::string& login) = 0;
+    virtual std::optional<UserRecord> user(const std::string& id) = 0;
+    /// One failed login, counted atomically (parallel guesses cannot share one count): at
+    /// \p maxFailed failures the account locks until \p lockUntil and the count restarts.
+    /// Returns true when this failure locked it.
+    virtual bool recordFailedLogin(const std::string& userId, int maxFailed, std::int64_t lockUntil) = 0;
+    /// A success: no failures, no lock.
+    virtual void recordSuccessfulLogin(const std::string& userId) = 0;
+    virtual void setPassword(const std::string& userId, const std::string& passwordHash, bool mustChangePassword) = 0;
+
+    // Web sessions.
+    virtual void insertSession(const SessionRecord& session) = 0;
+    virtual std::optional<SessionRecord> session(const std::string& tokenSha256) = 0;
+    virtual void deleteSession(const std::string& tokenSha256) = 0;
+    /// Every session of the user but \p keepTokenSha256 (a changed password ends the others).
+    virtual void deleteSessionsOfUser(const std::string& userId, const std::string& keepTokenSha256) = 0;
+    /// Sessions with expiresAt <= \p now; returns how many went.
+    virtual std::size_t deleteExpiredSessions(std::int64_t now) = 0;
+
+    // Webhooks (server/Webhooks.h drives them).
+    /// Error{kNotFound, "storage.tenant_unknown"}.
+    virtual void insertWebhook(const WebhookRecord& webhook) = 0;
+    /// The tenant's webhooks, disabled ones included, oldest first.
+    virtual std::vector<WebhookRecord> webhooks(const std::string& tenantId) = 0;
+    virtual std::optional<WebhookRecord> webhook(const std::string& tenantId, const std::string& id) = 0;
+    /// Deletes the webhook with its delivery log (nothing is sent to it any more); false when the
+    /// tenant has no such webhook.
+    virtual bool deleteWebhook(const std::string& tenantId, const std::string& id) = 0;
+    virtual bool setWebhookDisabled(const std::string& tenantId, const std::string& id, bool disabled) = 0;
+    /// Inserts the deliveries in one transaction, skipping those whose webhook is gone (deleted
+    /// meanwhile); returns how many were stored.
+    virtual std::size_t insertWebhookDeliveries(const std::vector<WebhookDelivery>& deliveries) = 0;
+    /// Claims at most \p limit pending deliveries due at \p now (next_attempt_at <= now) of
+    /// enabled webhooks, oldest due first, by moving their next_attempt_at to \p leaseUntil: other
+    /// instances skip them meanwhile, and a claimer that dies leaves them due again at the lease's
+    /// end. Safe with several instances: PostgreSQL takes the rows FOR UPDATE SKIP LOCKED, SQLite
+    /// claims under BEGIN IMMEDIATE (one writer at a time).
+    virtual std::vector<WebhookDelivery> claimDueWebhookDeliveries(std::int64_t now, std::size_t limit,
+                                                                   std::int64_t leaseUntil) = 0;
+    /// Writes an attempt's outcome: status, attempts, next_attempt_at, last status code and error,
+    /// delivered_at (by the delivery's id).
+    virtual void updateWebhookDelivery(const WebhookDelivery& delivery) = 0;
+    virtual std::optional<WebhookDelivery> webhookDelivery(const std::string& tenantId, const std::string& id) = 0;
+    /// The delivery log, newest first: the tenant's (or one webhook's when \p webhookId is not
+    /// empty), at most \p limit rows.
+    virtual std::vector<WebhookDelivery> webhookDeliveries(const std::string& tenantId, const std::string& webhookId,
+                                                           std::size_t limit) = 0;
+    /// Makes a delivery pending again with a fresh attempt count, due at \p now; false when the
+    /// tenant has no such delivery.
+    virtual bool redeliverWebhookDelivery(const std::string& tenantId, const std::string& id, std::int64_t now) = 0;
 };
 
 /// Opens the database, applies the pending schema migrations (each in its own transaction, in
