@@ -19,6 +19,7 @@
 #include "kooperdoc/signing/Pades.h"
 #include "kooperdoc/signing/PdfSignatureWriter.h"
 #include "kooperdoc/signing/RemoteSigning.h"
+#include "kooperdoc/signing/Seal.h"
 #include "kooperdoc/signing/SigningIdentity.h"
 #include "kooperdoc/signing/Timestamp.h"
 #include "kooperdoc/signing/UploadReview.h"
@@ -36,16 +37,6 @@ server::SigningSetup signingSetup(const Context& ctx, const Arguments& a) {
                                     signingTime());
 }
 
-signing::SignatureOptions sealOptions() {
-    signing::SignatureOptions options;
-    options.createInvisibleField = true;
-    options.fieldName = "pieczec-kooperdoc";
-    options.certify = true;
-    options.reason = "Pieczęć elektroniczna Kooperdoc: dokument wygenerowany z danych źródłowych";
-    options.signingTimeEpoch = signingTime();
-    return options;
-}
-
 std::string outputOf(const Arguments& a, const char* command) {
     const auto output = a.value("-o") ? a.value("-o") : a.value("--output");
     if (!output) throw UsageError(std::string(command) + " needs -o OUT.pdf");
@@ -57,7 +48,7 @@ int sealCommand(Context& ctx, const std::vector<std::string>& args) {
     a.expectPositionals(1, "kooperdoc seal IN.pdf -o OUT.pdf [--level L] [--identity DIR]");
     const auto output = outputOf(a, "seal");
     const auto setup = signingSetup(ctx, a);
-    writeFileAtomically(output, signing::signAtLevel(readInput(a.positionals()[0]), setup.sealIdentity(), sealOptions(),
+    writeFileAtomically(output, signing::signAtLevel(readInput(a.positionals()[0]), setup.sealIdentity(), signing::sealOptions(signingTime()),
                                                      setup.level, setup.context));
     return kExitOk;
 }
@@ -212,13 +203,7 @@ int devIdentityCommand(Context& ctx, const std::vector<std::string>& args) {
 
 std::string sealRendered(const Context& ctx, const pdf::RenderedPdf& rendered, const Arguments& args) {
     const auto setup = signingSetup(ctx, args);
-    std::vector<signing::FieldPlacement> fields;
-    for (const auto& s : rendered.signatures) {
-        const std::string text = s.name.empty() ? s.caption : s.name + "\n" + s.caption;
-        fields.push_back({s.field, s.page, s.x, s.y, s.width, s.height, text + "\npodpis elektroniczny"});
-    }
-    const auto withFields = fields.empty() ? rendered.bytes : signing::addSignatureFields(rendered.bytes, fields);
-    return signing::signAtLevel(withFields, setup.sealIdentity(), sealOptions(), setup.level, setup.context);
+    return signing::sealRendered(rendered, setup.sealIdentity(), setup.level, setup.context, signingTime());
 }
 
 void addSigningCommands(CommandTable& table) {

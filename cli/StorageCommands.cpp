@@ -38,6 +38,8 @@
 #include "kooperdoc/server/StorageSetup.h"
 #include "kooperdoc/service/AuditCard.h"
 #include "kooperdoc/service/DocumentIssuer.h"
+#include "kooperdoc/service/RevisionIntake.h"
+#include "kooperdoc/service/SubjectExport.h"
 #include "kooperdoc/signing/UploadReview.h"
 #include "kooperdoc/storage/DocumentStore.h"
 #include "kooperdoc/storage/Retention.h"
@@ -75,14 +77,7 @@ std::vector<std::string> withCommon(std::vector<std::string> options) {
 }
 
 /// "archival_duty (GDPR art. 17(3)(b))" → "archival_duty": the code, which the audit log takes.
-std::string groundCode(const std::string& ground) {
-    std::string code;
-    for (const char c : ground) {
-        if (!((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9'))) break;
-        code += c;
-    }
-    return code.empty() ? "other" : code;
-}
+std::string groundCode(const std::string& ground) { return service::erasureGroundCode(ground); }
 
 /// One subject.erased / consent.withdrawn event per document outcome: the subject's pseudonymous
 /// id, the document id and "erased" or "kept:<ground>" — never who the person is.
@@ -313,32 +308,12 @@ int documentAddRevision(Context& ctx, const Arguments& a) {
     const auto uploaded = readInput(a.positionals()[2]);
     auto store = openStore(ctx, a);
     EventRecorder events(ctx, a, store->repository(), clockOf(a));
-    const auto document = store->repository().document(tenantId, documentId);
-    if (!document) throw Error(ErrorCode::kNotFound, "storage.document_unknown", "no document " + documentId + " in this tenant");
-    auto status = document->status;
-    // Every later revision is an incremental update: the stored bytes stay its beginning, so
-    // earlier signatures stay valid and nothing already issued is rewritten.
-    const auto newest = store->read(tenantId, documentId);
-    if (uploaded.size() <= newest.size() || uploaded.compare(0, newest.size(), newest) != 0) {
-        throw Error(ErrorCode::kFailedPrecondition, "storage.revision_not_incremental",
-                    "FILE does not begin with the newest stored revision of " + documentId + ": a document is never rewritten");
+    const auto intake = service::addRevision(*store, events.log(), events.actor(), tenantId, documentId, uploaded, kind, clockOf(a));
+    if (!intake.accepted) {
+        ctx.err << "kooperdoc: upload refused: " << intake.detail << " [" << intake.reason << "]\n";
+        return kExitFailed;
     }
-    if (kind == "signed_upload") {
-        // The same judgement as check-upload: our newest revision unchanged, only allowed
-        // updates, sound signatures. A refused upload is never stored.
-        const auto review = signing::reviewSignedUpload(newest, uploaded);
-        if (!review.accepted) {
-            // Nothing is stored, but the refusal itself is an event an auditor wants to see.
-            events.record("document.upload_rejected", tenantId, documentId, sha256Hex(uploaded), {{"reason", review.reason}});
-            ctx.err << "kooperdoc: upload refused: " << review.detail << " [" << review.reason << "]\n";
-            return kExitFailed;
-        }
-        status = storage::DocumentStatus::kSigned;
-    }
-    const int number = store->addRevision(tenantId, documentId, uploaded, kind, status, clockOf(a));
-    events.record(kind == "signed_upload" ? "document.upload_accepted" : "document.signed", tenantId, documentId, sha256Hex(uploaded),
-                  {{"revision", std::to_string(number)}, {"kind", kind}});
-    ctx.out << documentId << "\trevision " << number << "\t" << storage::toString(status) << "\n";
+    ctx.out << documentId << "\trevision " << intake.revision << "\t" << storage::toString(intake.status) << "\n";
     return kExitOk;
 }
 
@@ -394,24 +369,7 @@ int documentVerify(Context& ctx, const Arguments& a) {
 }
 
 /// A stored document's record as `document list` and `subject export`'s manifest show it.
-Object::Ptr documentJson(const storage::DocumentRecord& d) {
-    Object::Ptr o = new Object;
-    o->set("id", d.id);
-    o->set("template_id", d.templateId);
-    o->set("template_version", d.templateVersion);
-    o->set("status", storage::toString(d.status));
-    o->set("case_ref", d.caseRef);
-    o->set("legal_basis", d.legalBasis);
-    o->set("archival_duty", d.archivalDuty);
-    o->set("restricted", d.restricted);
-    o->set("created_at", isoTime(d.createdAt));
-    o->set("closed_at", optionalTime(d.closedAt));
-    if (!d.supersedes.empty()) {
-        o->set("supersedes", d.supersedes);
-        o->set("relation", d.relation);
-    }
-    return o;
-}
+Object::Ptr documentJson(const storage::DocumentRecord& d) { return service::documentJson(d); }
 
 int documentList(Context& ctx, const Arguments& a) {
     a.expectPositionals(1, "kooperdoc document list --tenant T [--json]");
@@ -467,75 +425,6 @@ int caseCommand(Context& ctx, const std::vector<std::string>& args) {
 // ---------------------------------------------------------------------------------------------
 // subject
 
-/// A ZIP of stored entries (no compression: PDFs are compressed already), written by hand so
-/// the CLI needs no archive library. Names are ASCII; sizes stay far below ZIP64.
-class StoredZip {
-public:
-    void add(const std::string& name, const std::string& bytes) {
-        Poco::Checksum crc(Poco::Checksum::TYPE_CRC32);
-        crc.update(bytes.data(), static_cast<unsigned>(bytes.size()));
-        Entry entry{name, static_cast<std::uint32_t>(crc.checksum()), static_cast<std::uint32_t>(bytes.size()),
-                    static_cast<std::uint32_t>(data_.size())};
-        header(data_, 0x04034b50, entry, false);
-        data_ += bytes;
-        entries_.push_back(entry);
-    }
-
-    std::string finish() const {
-        std::string out = data_;
-        std::string directory;
-        for (const auto& entry : entries_) header(directory, 0x02014b50, entry, true);
-        out += directory;
-        put32(out, 0x06054b50);
-        put16(out, 0);
-        put16(out, 0);
-        put16(out, static_cast<std::uint16_t>(entries_.size()));
-        put16(out, static_cast<std::uint16_t>(entries_.size()));
-        put32(out, static_cast<std::uint32_t>(directory.size()));
-        put32(out, static_cast<std::uint32_t>(data_.size()));
-        put16(out, 0);
-        return out;
-    }
-
-private:
-    struct Entry {
-        std::string name;
-        std::uint32_t crc, size, offset;
-    };
-    static void put16(std::string& out, std::uint16_t v) {
-        out += static_cast<char>(v & 0xff);
-        out += static_cast<char>(v >> 8);
-    }
-    static void put32(std::string& out, std::uint32_t v) {
-        put16(out, static_cast<std::uint16_t>(v & 0xffff));
-        put16(out, static_cast<std::uint16_t>(v >> 16));
-    }
-    static void header(std::string& out, std::uint32_t signature, const Entry& e, bool central) {
-        put32(out, signature);
-        if (central) put16(out, 20);  // made by: version 2.0
-        put16(out, 20);               // needed to extract
-        put16(out, 0x0800);           // UTF-8 names
-        put16(out, 0);                // stored
-        put16(out, 0);                // time 00:00
-        put16(out, 0x21);             // date 1980-01-01: the manifest carries the real dates
-        put32(out, e.crc);
-        put32(out, e.size);
-        put32(out, e.size);
-        put16(out, static_cast<std::uint16_t>(e.name.size()));
-        put16(out, 0);
-        if (central) {
-            put16(out, 0);  // comment
-            put16(out, 0);  // disk
-            put16(out, 0);  // internal attributes
-            put32(out, 0);  // external attributes
-            put32(out, e.offset);
-        }
-        out += e.name;
-    }
-    std::string data_;
-    std::vector<Entry> entries_;
-};
-
 int subjectFind(Context& ctx, const Arguments& a, storage::DocumentStore& store, const std::string& tenantId) {
     a.expectPositionals(2, "kooperdoc subject find --tenant T (PESEL | NAME | -)");
     const auto subjects = store.findSubjects(tenantId, personArgument(a.positionals()[1]));
@@ -567,60 +456,12 @@ int subjectExport(Context& ctx, const Arguments& a, storage::DocumentStore& stor
     a.expectPositionals(2, "kooperdoc subject export --tenant T SUBJECT -o OUT.zip");
     const auto output = outputOf(a, "subject export");
     const auto& subjectId = a.positionals()[1];
-    if (!store.repository().subject(tenantId, subjectId)) {
-        throw Error(ErrorCode::kNotFound, "storage.subject_unknown", "no data subject " + subjectId + " in this tenant");
-    }
-    StoredZip zip;
-    Object::Ptr manifest = new Object;
-    manifest->set("format", "kooperdoc.subject-export/1");
-    manifest->set("tenant_id", tenantId);
-    manifest->set("subject_id", subjectId);
-    manifest->set("exported_at", isoTime(clockOf(a)));
-    Array::Ptr documents = new Array;
-    for (const auto& d : store.repository().documentsOfSubject(tenantId, subjectId)) {
-        Object::Ptr o = documentJson(d);
-        Array::Ptr revisions = new Array;
-        if (d.status != storage::DocumentStatus::kErased) {
-            for (const auto& r : store.repository().revisions(d.id)) {
-                Object::Ptr revision = new Object;
-                revision->set("number", r.number);
-                revision->set("kind", r.kind);
-                revision->set("sha256", r.sha256);
-                revision->set("created_at", isoTime(r.createdAt));
-                try {
-                    // The person's right of access (art. 15) reaches restricted documents too.
-                    const auto pdf = store.read(tenantId, d.id, r.number, true);
-                    const std::string file = d.id + "-r" + std::to_string(r.number) + ".pdf";
-                    zip.add(file, pdf);
-                    revision->set("file", file);
-                } catch (const Error& e) {
-                    revision->set("unreadable", e.reason());
-                }
-                revisions->add(revision);
-            }
-        }
-        o->set("revisions", revisions);
-        documents->add(o);
-    }
-    manifest->set("documents", documents);
-    Array::Ptr consents = new Array;
-    for (const auto& c : store.repository().consentsOfSubject(tenantId, subjectId)) {
-        Object::Ptr o = new Object;
-        o->set("document_id", c.documentId);
-        o->set("purpose", c.purpose);
-        o->set("given_at", isoTime(c.givenAt));
-        o->set("withdrawn_at", optionalTime(c.withdrawnAt));
-        consents->add(o);
-    }
-    manifest->set("consents", consents);
-    std::ostringstream manifestText;
-    Poco::JSON::Stringifier::stringify(manifest, manifestText, 2);
-    zip.add("manifest.json", manifestText.str() + "\n");
-    writeFileAtomically(output, zip.finish());
+    const auto exported = service::exportSubject(store, tenantId, subjectId, clockOf(a));
+    writeFileAtomically(output, exported.zip);
     EventRecorder(ctx, a, store.repository(), clockOf(a))
-        .record("subject.exported", tenantId, "", sha256Hex(zip.finish()),
-                {{"subject", subjectId}, {"documents", std::to_string(documents->size())}});
-    ctx.out << output << "\t" << documents->size() << " document(s)\n";
+        .record("subject.exported", tenantId, "", sha256Hex(exported.zip),
+                {{"subject", subjectId}, {"documents", std::to_string(exported.documents)}});
+    ctx.out << output << "\t" << exported.documents << " document(s)\n";
     return kExitOk;
 }
 
