@@ -28,6 +28,7 @@
 #include "SigningCommands.h"
 #include "StorageCommands.h"
 #include "AuditCommands.h"
+#include "AdminCommands.h"
 #include "VerifyCommands.h"
 
 namespace kooperdoc::cli {
@@ -230,8 +231,9 @@ const CommandTable& commands() {
                     "Exit 0 ok, 2 usage error, 3 validation failed (errors on stderr, or stdout with --json).\n",
                     renderCommand}},
         {"serve", {"run the HTTP service",
-                   "usage: kooperdoc serve [--port N] [--config FILE]\n\n"
-                   "Starts the HTTP service (default http://localhost:8080).\n",
+                   "usage: kooperdoc serve [--port N] [--config FILE] [--data-dir DIR] [--bind ADDRESS]\n\n"
+                   "Starts the HTTP service (default http://localhost:8080; the /v1 API of docs/api.md).\n"
+                   "--port 0 picks a free port; the service prints \"listening on http://HOST:PORT\".\n",
                    [](Context& ctx, const std::vector<std::string>&) {
                        ctx.err << "serve is started from main()\n";
                        return kExitError;
@@ -242,6 +244,7 @@ const CommandTable& commands() {
     addVerifyCommands(all);
     addStorageCommands(all);
     addAuditCommands(all);
+    addAdminCommands(all);
     return all;
     }();
     return table;

@@ -15,6 +15,8 @@ pkg_check_modules(PODOFO REQUIRED IMPORTED_TARGET libpodofo)
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
 # libdeflate compresses page content 2–3× faster than zlib and has no per-call set-up cost.
 pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
+# argon2id for the web UI's passwords (server/Auth.cpp).
+pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
 
 find_path(KAINJOW_MUSTACHE_INCLUDE_DIR kainjow/mustache.hpp REQUIRED)
 add_library(kainjow::mustache INTERFACE IMPORTED)

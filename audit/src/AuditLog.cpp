@@ -176,8 +176,29 @@ std::uint64_t AuditLog::record(const AuditEvent& event) {
     }
     const std::uint64_t index =
         store_.append([&](std::uint64_t i, const std::string& previous) { return canonicalEntry(event, i, previous); });
+    notifyObserver(event, index);
     if ((index + 1) % checkpointEvery_ == 0) checkpoint();
     return index;
+}
+
+void AuditLog::setObserver(Observer observer) {
+    auto shared = observer ? std::make_shared<const Observer>(std::move(observer)) : nullptr;
+    std::lock_guard<std::mutex> lock(observerMutex_);
+    observer_ = std::move(shared);
+}
+
+void AuditLog::notifyObserver(const AuditEvent& event, std::uint64_t index) {
+    std::shared_ptr<const Observer> observer;
+    {
+        std::lock_guard<std::mutex> lock(observerMutex_);
+        observer = observer_;
+    }
+    if (!observer) return;
+    try {
+        (*observer)(event, index);
+    } catch (...) {
+        ++observerFailures_;
+    }
 }
 
 void AuditLog::extendLeafCache(std::uint64_t size) {

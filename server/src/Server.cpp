@@ -1,14 +1,27 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "kooperdoc/server/Server.h"
 
+#include "Api.h"
 #include "CheckpointJob.h"
+#include "Http.h"
+#include "OpenApi.h"
 #include "RetentionJob.h"
+#include "Webhooks.h"
+#include "Router.h"
 #include "kooperdoc/server/StorageSetup.h"
 
+#include <cctype>
 #include <chrono>
+#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <memory>
+#include <sstream>
+#include <thread>
+
+#include <Poco/String.h>
+#include <Poco/StringTokenizer.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -26,6 +39,9 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include "kooperdoc/core/Error.h"
+#include "kooperdoc/server/Auth.h"
+#include "kooperdoc/storage/Keys.h"
+#include "kooperdoc/verify/Verifier.h"
 #include "kooperdoc/server/SigningSetup.h"
 #include "kooperdoc/signing/Timestamp.h"
 #include "kooperdoc/templates/Catalog.h"
@@ -37,176 +53,220 @@ using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 
-/// The one place where failure categories become HTTP statuses.
-HTTPResponse::HTTPStatus statusFor(ErrorCode code) {
-    switch (code) {
-    case ErrorCode::kInvalidArgument: return HTTPResponse::HTTP_BAD_REQUEST;
-    case ErrorCode::kValidationFailed: return HTTPResponse::HTTP_UNPROCESSABLE_ENTITY;
-    case ErrorCode::kNotFound: return HTTPResponse::HTTP_NOT_FOUND;
-    case ErrorCode::kAlreadyExists: return HTTPResponse::HTTP_CONFLICT;
-    case ErrorCode::kFailedPrecondition: return HTTPResponse::HTTP_CONFLICT;
-    case ErrorCode::kPermissionDenied: return HTTPResponse::HTTP_FORBIDDEN;
-    case ErrorCode::kUnauthenticated: return HTTPResponse::HTTP_UNAUTHORIZED;
-    case ErrorCode::kResourceExhausted: return HTTPResponse::HTTP_TOO_MANY_REQUESTS;
-    case ErrorCode::kPayloadTooLarge: return HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE;
-    case ErrorCode::kUnsupportedMediaType: return HTTPResponse::HTTP_UNSUPPORTEDMEDIATYPE;
-    case ErrorCode::kUnavailable: return HTTPResponse::HTTP_SERVICE_UNAVAILABLE;
-    case ErrorCode::kDataLoss:
-    case ErrorCode::kInternal:
-    case ErrorCode::kUnknown: return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+std::int64_t wallClock() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// A client's X-Request-Id when it is a plain token (it reaches our logs), else a new one.
+std::string requestIdOf(const HTTPServerRequest& request) {
+    const auto given = request.get("X-Request-Id", "");
+    bool ok = !given.empty() && given.size() <= 64;
+    for (const char c : given) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    return ok ? given : storage::randomId();
+}
+
+std::map<std::string, std::string> queryOf(const std::string& uri) {
+    std::map<std::string, std::string> query;
+    try {
+        for (const auto& [name, value] : Poco::URI(uri).getQueryParameters()) query[name] = value;
+    } catch (const Poco::Exception&) {
+        throw Error(ErrorCode::kInvalidArgument, "request.uri_invalid", "the query string cannot be decoded");
     }
-    return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+    return query;
 }
 
-void sendJson(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const Poco::Dynamic::Var& body) {
-    response.setStatus(status);
-    response.setContentType("application/json; charset=utf-8");
-    response.set("Cache-Control", "no-store");
-    response.set("X-Content-Type-Options", "nosniff");
-    std::ostringstream text;
-    Poco::JSON::Stringifier::stringify(body, text);
-    const auto payload = text.str();
-    response.setContentLength(static_cast<std::streamsize>(payload.size()));
-    response.send() << payload;
-}
-
-void sendError(HTTPServerResponse& response, ErrorCode code, const std::string& reason, const std::string& pl,
-               const std::string& en) {
-    Poco::JSON::Object::Ptr error = new Poco::JSON::Object;
-    error->set("code", reason);
-    error->set("message_pl", pl);
-    error->set("message_en", en);
-    error->set("violations", Poco::JSON::Array::Ptr(new Poco::JSON::Array));
-    Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
-    body->set("error", error);
-    sendJson(response, statusFor(code), body);
-}
-
-Poco::JSON::Object::Ptr templateSummary(const templates::Template& t) {
-    const auto& m = t.metadata();
-    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-    o->set("id", m.id);
-    o->set("version", m.version);
-    o->set("kind", m.kind);
-    o->set("model", m.model);
-    o->set("title", m.title);
-    o->set("sha256", t.sha256());
-    return o;
-}
-
-/// What the handlers share; immutable once the server runs.
+/// What every handler thread shares.
 struct Services {
-    std::shared_ptr<signing::EmbeddedTsa> tsa;  ///< null when the timestamps come from elsewhere
+    Api api;
+    Router router;
+    Authenticator* authenticator = nullptr;
+    Admission* admission = nullptr;
+    RateLimiter* rateLimiter = nullptr;
+    Metrics* metrics = nullptr;
+    JsonLog* log = nullptr;
 };
 
 class ApiHandler : public Poco::Net::HTTPRequestHandler {
 public:
-    explicit ApiHandler(std::shared_ptr<const Services> services) : services_(std::move(services)) {}
+    explicit ApiHandler(const Services& services) : services_(services) {}
 
     void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+        const auto started = std::chrono::steady_clock::now();
+        ++services_.metrics->inFlight();
+        RequestContext ctx{request, response, requestIdOf(request), {}, {}, std::nullopt};
+        response.set("X-Request-Id", ctx.requestId);
+        std::string routePattern = "unmatched";
+        std::string errorCode;
+        bool admitted = false;
         try {
-            route(request, response);
+            if (!services_.admission->enter(std::chrono::seconds(services_.api.limits.timeoutSeconds))) {
+                response.set("Retry-After", "1");
+                throw Error(ErrorCode::kUnavailable, "server.overloaded", "too many requests in progress; retry later");
+            }
+            admitted = true;
+            dispatch(ctx, routePattern);
+        } catch (const MethodNotAllowed& e) {
+            http::discardBody(request, response, services_.api.limits.maxBodyBytes);
+            errorCode = "method.not_allowed";
+            response.set("Allow", e.allow);
+            http::sendError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, errorCode, "Metoda niedozwolona dla tego zasobu.",
+                            "method not allowed here; see Allow");
         } catch (const Error& e) {
-            sendError(response, e.code(), e.reason(), e.what(), e.what());
+            errorCode = e.reason();
+            if (http::statusFor(e.code()) == HTTPResponse::HTTP_INTERNAL_SERVER_ERROR) logFailure(ctx, routePattern, e.reason(), e.what());
+            sendIfPossible(response, [&] {
+                // Even a body that is too large is read (up to twice the limit) before the 413:
+                // closing on unread bytes resets the connection and the client never sees why.
+                const auto limit = services_.api.limits.maxBodyBytes;
+                http::discardBody(request, response, e.code() == ErrorCode::kPayloadTooLarge ? 2 * limit : limit);
+                http::sendError(response, e);
+            });
         } catch (const std::exception& e) {
-            sendError(response, ErrorCode::kInternal, "internal", "Błąd wewnętrzny.", "Internal error.");
+            errorCode = "internal";
+            logFailure(ctx, routePattern, "internal", e.what());
+            sendIfPossible(response, [&] {
+                http::sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal", "Błąd wewnętrzny.", "Internal error.");
+            });
         }
+        if (admitted) services_.admission->leave();
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const int status = static_cast<int>(response.getStatus());
+        services_.metrics->observe(request.getMethod(), routePattern, status, seconds);
+        --services_.metrics->inFlight();
+        std::map<std::string, std::string> line{{"level", "info"},
+                                                {"msg", "request"},
+                                                {"request_id", ctx.requestId},
+                                                {"method", request.getMethod()},
+                                                {"route", routePattern},
+                                                {"status", std::to_string(status)}};
+        if (!errorCode.empty()) line["error"] = errorCode;
+        if (ctx.principal) {
+            line["tenant"] = ctx.principal->tenantId;
+            line["actor"] = ctx.principal->actorId;
+        }
+        services_.log->write(line, {{"duration_ms", seconds * 1000.0}});
     }
 
 private:
-    std::shared_ptr<const Services> services_;
+    struct MethodNotAllowed {
+        std::string allow;
+    };
 
-    void route(HTTPServerRequest& request, HTTPServerResponse& response) {
-        const auto path = request.getURI().substr(0, request.getURI().find('?'));
-        const bool get = request.getMethod() == Poco::Net::HTTPRequest::HTTP_GET;
-        const auto& catalog = templates::Catalog::builtIn();
-        if (path == "/v1/timestamp") {
-            timestamp(request, response);
-            return;
+    const Services& services_;
+
+    void dispatch(RequestContext& ctx, std::string& routePattern) {
+        const auto& uri = ctx.request.getURI();
+        const auto path = uri.substr(0, uri.find('?'));
+        auto match = services_.router.match(ctx.request.getMethod(), path);
+        if (match.route == nullptr && ctx.request.getMethod() == "HEAD") match = services_.router.match("GET", path);
+        if (match.allowed.empty()) throw Error(ErrorCode::kNotFound, "route.unknown", "no such resource");
+        if (match.route == nullptr) {
+            std::string allow;
+            for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
+            throw MethodNotAllowed{allow};
         }
-        if (path == "/healthz") {
-            requireGet(get);
-            Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
-            body->set("status", "ok");
-            sendJson(response, HTTPResponse::HTTP_OK, body);
-            return;
-        }
-        const std::string prefix = "/v1/templates";
-        if (path == prefix) {
-            requireGet(get);
-            Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-            for (const auto* t : catalog.list()) list->add(templateSummary(*t));
-            Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
-            body->set("templates", list);
-            sendJson(response, HTTPResponse::HTTP_OK, body);
-            return;
-        }
-        if (path.rfind(prefix + "/", 0) == 0) {
-            requireGet(get);
-            auto rest = path.substr(prefix.size() + 1);
-            std::string part;
-            if (const auto slash = rest.find('/'); slash != std::string::npos) {
-                part = rest.substr(slash + 1);
-                rest = rest.substr(0, slash);
+        const auto& route = *match.route;
+        routePattern = route.pattern;
+        ctx.params = std::move(match.params);
+        ctx.query = queryOf(uri);
+        if (!route.roles.empty()) {
+            authenticate(ctx);
+            if (!allows(route, ctx.who().role)) {
+                throw Error(ErrorCode::kPermissionDenied, "auth.forbidden",
+                            std::string("the role ") + toString(ctx.who().role) + " may not use " + route.method + " " + route.pattern);
             }
-            const auto& t = catalog.get(rest);
-            if (part.empty()) {
-                sendJson(response, HTTPResponse::HTTP_OK, templateSummary(t));
-            } else if (part == "schema") {
-                sendRaw(response, t.schemaText(), "application/schema+json");
-            } else if (part == "sample") {
-                sendRaw(response, t.samples().at("sample"), "application/json; charset=utf-8");
-            } else {
-                throw Error(ErrorCode::kNotFound, "route.unknown", "no such resource " + path);
+            if (const int wait = services_.rateLimiter->take(ctx.who().actorId); wait > 0) {
+                ctx.response.set("Retry-After", std::to_string(wait));
+                throw Error(ErrorCode::kResourceExhausted, "rate.limited", "too many requests for this API key; retry later");
             }
-            return;
         }
-        throw Error(ErrorCode::kNotFound, "route.unknown", "no such resource " + path);
+        route.handler(ctx);
     }
 
-    /// RFC 3161 over HTTP (RFC 3161 §3.4): the embedded TSA, for installations without a
-    /// contracted one and for the other Kooperdoc instances of a deployment.
-    void timestamp(HTTPServerRequest& request, HTTPServerResponse& response) {
-        if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_POST) {
-            throw Error(ErrorCode::kInvalidArgument, "method.not_allowed", "only POST is allowed here");
+    void authenticate(RequestContext& ctx) {
+        const auto header = ctx.request.get("Authorization", "");
+        const std::string scheme = "Bearer ";
+        if (header.size() <= scheme.size() || Poco::icompare(header.substr(0, scheme.size()), scheme) != 0) {
+            ctx.response.set("WWW-Authenticate", "Bearer realm=\"kooperdoc\"");
+            throw Error(ErrorCode::kUnauthenticated, "auth.missing", "send Authorization: Bearer <API key>");
         }
-        if (!services_->tsa) throw Error(ErrorCode::kNotFound, "timestamp.not_served", "this instance runs no TSA");
-        if (request.getContentType() != "application/timestamp-query") {
-            throw Error(ErrorCode::kUnsupportedMediaType, "timestamp.media_type", "expected application/timestamp-query");
+        try {
+            ctx.principal = services_.authenticator->authenticateApiKey(Poco::trim(header.substr(scheme.size())), wallClock());
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::kUnauthenticated) ctx.response.set("WWW-Authenticate", "Bearer realm=\"kooperdoc\", error=\"invalid_token\"");
+            throw;
         }
-        constexpr std::size_t kMaxRequest = 64 * 1024;  // a TimeStampReq is about a hundred bytes
-        std::string body;
-        char buffer[4096];
-        auto& in = request.stream();
-        while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-            body.append(buffer, static_cast<std::size_t>(in.gcount()));
-            if (body.size() > kMaxRequest) throw Error(ErrorCode::kPayloadTooLarge, "timestamp.request_too_large", "request too large");
-        }
-        sendRaw(response, services_->tsa->respond(body), "application/timestamp-reply");
     }
 
-    static void requireGet(bool get) {
-        if (!get) throw Error(ErrorCode::kInvalidArgument, "method.not_allowed", "only GET is allowed here");
+    template <typename Send>
+    static void sendIfPossible(HTTPServerResponse& response, Send send) {
+        // A handler that failed after it began its answer cannot start another one.
+        if (response.sent()) return;
+        send();
     }
 
-    static void sendRaw(HTTPServerResponse& response, const std::string& body, const std::string& type) {
-        response.setStatus(HTTPResponse::HTTP_OK);
-        response.setContentType(type);
-        response.setContentLength(static_cast<std::streamsize>(body.size()));
-        response.send() << body;
+    void logFailure(const RequestContext& ctx, const std::string& route, const std::string& code, const std::string& what) {
+        // The message of an internal failure names files or hosts, not people: handlers never
+        // put request data into exceptions they do not expect.
+        services_.log->write({{"level", "error"}, {"msg", "request_failed"}, {"request_id", ctx.requestId}, {"route", route},
+                              {"error", code}, {"detail", what}});
     }
 };
 
 class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    explicit HandlerFactory(std::shared_ptr<const Services> services) : services_(std::move(services)) {}
+    explicit HandlerFactory(const Services& services) : services_(services) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
         return new ApiHandler(services_);
     }
 
 private:
-    std::shared_ptr<const Services> services_;
+    const Services& services_;
 };
+
+int intSetting(const Poco::Util::AbstractConfiguration& config, const std::string& key, int fallback, int minimum) {
+    int value = fallback;
+    try {
+        value = config.getInt(key, fallback);
+    } catch (const Poco::Exception&) {
+        throw Error(ErrorCode::kInvalidArgument, "config.invalid", key + " must be a whole number");
+    }
+    if (value < minimum) throw Error(ErrorCode::kInvalidArgument, "config.invalid", key + " must be at least " + std::to_string(minimum));
+    return value;
+}
+
+}  // namespace
+
+HttpLimits loadHttpLimits(const Poco::Util::AbstractConfiguration& config) {
+    HttpLimits limits;
+    limits.maxBodyBytes = static_cast<std::size_t>(intSetting(config, "kooperdoc.http.max_body_bytes", static_cast<int>(limits.maxBodyBytes), 1024));
+    limits.maxThreads = intSetting(config, "kooperdoc.http.max_threads", limits.maxThreads, 1);
+    limits.maxQueued = intSetting(config, "kooperdoc.http.max_queued", limits.maxQueued, 0);
+    limits.timeoutSeconds = intSetting(config, "kooperdoc.http.timeout_seconds", limits.timeoutSeconds, 1);
+    limits.rateLimitPerMinute = intSetting(config, "kooperdoc.http.rate_limit_per_minute", limits.rateLimitPerMinute, 0);
+    return limits;
+}
+
+namespace {
+
+/// kooperdoc.verify.trust, plus the development CA when the seal is the development identity
+/// (so the service's own documents verify in development).
+std::vector<std::string> trustAnchors(const Poco::Util::AbstractConfiguration& config, const SigningSetup& signing) {
+    std::vector<std::string> files;
+    Poco::StringTokenizer list(config.getString("kooperdoc.verify.trust", ""), ",",
+                               Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+    files.assign(list.begin(), list.end());
+    if (signing.development) files.push_back(signing.identityDir + "/ca.pem");
+    std::vector<std::string> anchors;
+    for (const auto& file : files) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw Error(ErrorCode::kNotFound, "file.unreadable", "cannot read trust anchor " + file);
+        std::ostringstream bytes;
+        bytes << in.rdbuf();
+        for (auto& der : verify::certificatesFromPemOrDer(bytes.str())) anchors.push_back(std::move(der));
+    }
+    return anchors;
+}
 
 class KooperdocServer : public Poco::Util::ServerApplication {
 protected:
@@ -219,6 +279,9 @@ protected:
         options.addOption(Poco::Util::Option("config", "c", "settings file (see config/kooperdoc.properties)")
                               .required(false).repeatable(false).argument("FILE")
                               .callback(Poco::Util::OptionCallback<KooperdocServer>(this, &KooperdocServer::loadConfig)));
+        options.addOption(Poco::Util::Option("data-dir", "d", "keep the database, blobs and keys in DIR (like the storage commands)")
+                              .required(false).repeatable(false).argument("DIR")
+                              .callback(Poco::Util::OptionCallback<KooperdocServer>(this, &KooperdocServer::setDataDir)));
         options.addOption(Poco::Util::Option("bind", "b", "address to listen on (default 127.0.0.1)")
                               .required(false).repeatable(false).argument("ADDRESS").binding("kooperdoc.http.bind"));
     }
@@ -232,7 +295,7 @@ protected:
         Poco::Util::HelpFormatter formatter(options());
         formatter.setCommand("kooperdoc serve");
         formatter.setUsage("[options]");
-        formatter.setHeader("Runs the Kooperdoc HTTP service (GET /healthz, GET /v1/templates, POST /v1/timestamp).");
+        formatter.setHeader("Runs the Kooperdoc HTTP service: the /v1 REST API (docs/api.md, GET /openapi.json), /healthz, /readyz, /metrics.");
         formatter.format(std::cout);
         helpRequested_ = true;
         stopOptionsProcessing();
@@ -243,19 +306,55 @@ protected:
         const auto port = static_cast<Poco::UInt16>(config().getUInt("kooperdoc.http.port", 8080));
         const auto bind = config().getString("kooperdoc.http.bind", "127.0.0.1");
         templates::Catalog::builtIn();  // load and check every template before accepting requests
-        auto services = std::make_shared<Services>();
-        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
-        services->tsa = loadSigningSetup(config(), {}, std::cerr, now).embeddedTsa;
+        openApiDocument();
+        const auto limits = loadHttpLimits(config());
+        const auto signing = loadSigningSetup(config(), {}, std::cerr, wallClock());
         // The store opens (and migrates) before the first request, so a bad database or key
         // stops the service at start-up instead of failing requests later.
-        const StorageSetup storageSetup = loadStorageSetup(config(), {});
+        StorageOverrides overrides;
+        if (!dataDir_.empty()) overrides.dataDir = dataDir_;
+        const StorageSetup storageSetup = loadStorageSetup(config(), overrides);
         auto store = openDocumentStore(storageSetup, std::cerr);
         // Entries the service records wait for a TSA only every N entries and in background jobs, so
         // it can afford the usual HTTP timeout.
         audit::AuditLog auditLog(store->repository().auditStore(), loadAuditSigner(storageSetup, std::cerr),
                                  storageSetup.auditCheckpointEvery,
                                  auditTimestamper(storageSetup, std::chrono::seconds(10)));
+        // Webhooks follow the audit log: every event it records that a source system cares about
+        // is queued in the database (nothing acknowledged is lost) and sent by the job.
+        const WebhookSettings webhookSettings = loadWebhookSettings(config());
+        WebhookDispatcher webhooks(*store, webhookSettings, [] { return wallClock(); });
+        auditLog.setObserver(webhooks.auditObserver());
+        std::unique_ptr<WebhookJob> webhookJob;
+        if (webhookSettings.pollInterval.count() > 0) {
+            webhookJob = std::make_unique<WebhookJob>(webhooks, webhookSettings.pollInterval, std::cerr);
+            webhooks.setOnQueued([job = webhookJob.get()] { job->wake(); });
+        }
+        Authenticator authenticator(store->repository(), loadAuthPolicy(config()));
+        Metrics metrics;
+        RateLimiter rateLimiter(limits.rateLimitPerMinute);
+        Admission admission(limits.maxThreads, limits.maxQueued);
+        JsonLog jsonLog(std::cerr);
+
+        Services services;
+        services.api.store = store.get();
+        services.api.retention = storageSetup.retention.get();
+        services.api.log = &auditLog;
+        services.api.authenticator = &authenticator;
+        services.api.signing = &signing;
+        services.api.verifyOptions.trustAnchorsDer = trustAnchors(config(), signing);
+        services.api.tsa = signing.embeddedTsa;
+        services.api.limits = limits;
+        services.api.metrics = &metrics;
+        services.api.rateLimiter = &rateLimiter;
+        services.api.clock = wallClock;
+        services.router = buildRouter(services.api);
+        services.authenticator = &authenticator;
+        services.admission = &admission;
+        services.rateLimiter = &rateLimiter;
+        services.metrics = &metrics;
+        services.log = &jsonLog;
+
         std::unique_ptr<CheckpointJob> checkpointJob;
         if (storageSetup.auditCheckpointInterval > 0) {
             checkpointJob = std::make_unique<CheckpointJob>(
@@ -263,31 +362,52 @@ protected:
         }
         std::unique_ptr<RetentionJob> retentionJob;
         if (const auto interval = config().getInt64("kooperdoc.retention.sweep_interval", 86400); interval > 0) {
-            retentionJob = std::make_unique<RetentionJob>(
-                *store, *storageSetup.retention, std::chrono::seconds(interval), std::cerr, &auditLog, [] {
-                    return static_cast<std::int64_t>(
-                        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-                });
+            retentionJob = std::make_unique<RetentionJob>(*store, *storageSetup.retention, std::chrono::seconds(interval), std::cerr,
+                                                          &auditLog, [] { return wallClock(); });
         }
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(bind, port));
         auto* params = new Poco::Net::HTTPServerParams;
-        params->setMaxThreads(16);
-        Poco::Net::HTTPServer server(new HandlerFactory(services), socket, params);
+        // Poco's pool takes the workers and the waiting room: Admission decides who works and
+        // answers 503 to the rest, which Poco itself would only drop.
+        const int poolSize = limits.maxThreads + limits.maxQueued + 2;
+        params->setMaxThreads(poolSize);
+        params->setMaxQueued(poolSize);
+        params->setTimeout(Poco::Timespan(limits.timeoutSeconds, 0));
+        params->setKeepAliveTimeout(Poco::Timespan(5, 0));
+        Poco::ThreadPool pool(2, poolSize);
+        Poco::Net::HTTPServer server(new HandlerFactory(services), pool, socket, params);
         server.start();
         // Port 0 lets the system choose; print the real one so scripts and tests can find it.
         std::cout << "kooperdoc: listening on http://" << (bind == "0.0.0.0" ? "localhost" : bind) << ":"
                   << socket.address().port() << std::endl;
+        jsonLog.write({{"level", "info"}, {"msg", "listening"}, {"port", std::to_string(socket.address().port())}});
         if (retentionJob) retentionJob->start();
         if (checkpointJob) checkpointJob->start();
+        if (webhookJob) webhookJob->start();
         waitForTerminationRequest();
         if (retentionJob) retentionJob->stop();
         if (checkpointJob) checkpointJob->stop();
-        server.stopAll(false);  // stop accepting; in-flight requests finish
+        // Stop accepting, then let in-flight requests finish (bounded by the request timeout)
+        // before the store and the log they use go away.
+        server.stop();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limits.timeoutSeconds);
+        while (metrics.inFlight().load() > 0 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        server.stopAll(true);
+        pool.joinAll();
+        // No request can queue a delivery any more: the job may stop (what is queued stays queued).
+        auditLog.setObserver({});
+        if (webhookJob) webhookJob->stop();
+        jsonLog.write({{"level", "info"}, {"msg", "stopped"}});
         return EXIT_OK;
     }
 
 private:
     bool helpRequested_ = false;
+    std::string dataDir_;
+
+    void setDataDir(const std::string&, const std::string& dir) { dataDir_ = dir; }
 };
 
 }  // namespace

@@ -53,7 +53,7 @@ TEST_CASE("the service answers /healthz and /v1/templates, maps errors, and stop
     CHECK(missing.output.find("\"code\":\"template.unknown\"") != std::string::npos);
     CHECK(missing.output.substr(missing.output.rfind('\n') + 1, 3) == "404");
     CHECK(get(server.url() + "/nowhere").output.find("\n404 ") != std::string::npos);
-    CHECK(runCommand("curl -s -o /dev/null -w '%{http_code}' -X POST " + quote(server.url() + "/healthz")).output == "400");
+    CHECK(runCommand("curl -s -o /dev/null -w '%{http_code}' -X POST " + quote(server.url() + "/healthz")).output == "405");
 
     CHECK(server.stop() == 0);
 }

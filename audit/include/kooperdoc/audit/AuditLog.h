@@ -7,6 +7,7 @@
 // log keeps verifying. Where entries live is an AuditStore: storage/ implements it on SQLite
 // and PostgreSQL; MemoryAuditStore serves tests and tools.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -168,10 +169,19 @@ public:
 
     const CheckpointSigner& signer() const { return signer_; }
 
+    /// Told of every entry after it is stored (webhooks: server/Webhooks.h). Whatever it throws
+    /// is swallowed and counted: a notification must never cost the trail an entry, nor the
+    /// caller an error for an entry that is stored. Empty: none.
+    using Observer = std::function<void(const AuditEvent& event, std::uint64_t index)>;
+    void setObserver(Observer observer);
+    /// How many times the observer threw.
+    std::uint64_t observerFailures() const { return observerFailures_.load(); }
+
 private:
     /// checkpoint() with checkpointMutex_ held; \p timestampToken receives the stored token.
     Checkpoint checkpointLocked(std::string& timestampToken);
     std::string timestampOrNothing(const std::string& note, std::string* failure = nullptr);
+    void notifyObserver(const AuditEvent& event, std::uint64_t index);
     /// The root of, and inclusion proofs in, the tree of the first \p size entries, from the
     /// leaf-hash cache.
     Sha256 rootAt(std::uint64_t size);
@@ -189,6 +199,10 @@ private:
     /// uses it: a verification reads everything from the store.
     std::mutex leafMutex_;
     std::vector<Sha256> leafCache_;
+    /// Shared, so setObserver() may replace it while another thread is calling the old one.
+    std::mutex observerMutex_;
+    std::shared_ptr<const Observer> observer_;
+    std::atomic<std::uint64_t> observerFailures_{0};
 };
 
 /// Checks a whole log against its checkpoints with nothing but the audit public key: every

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+
+// What the /v1 routes share: the store, the audit log, authentication, sealing and verification
+// set-up, limits, metrics. Built once in `kooperdoc serve`, immutable while it runs (the parts
+// that change — metrics, rate buckets — guard themselves).
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include "Router.h"
+#include "kooperdoc/audit/AuditLog.h"
+#include "kooperdoc/server/Auth.h"
+#include "kooperdoc/server/SigningSetup.h"
+#include "kooperdoc/service/DocumentIssuer.h"
+#include "kooperdoc/signing/Timestamp.h"
+#include "kooperdoc/storage/DocumentStore.h"
+#include "kooperdoc/storage/Retention.h"
+#include "kooperdoc/verify/Verifier.h"
+
+namespace kooperdoc::server {
+
+/// The kooperdoc.http.* limits (config/kooperdoc.properties).
+struct HttpLimits {
+    std::size_t maxBodyBytes = 20 * 1024 * 1024;
+    int maxThreads = 8;         ///< requests worked on at once
+    int maxQueued = 32;         ///< requests waiting for a worker; beyond: 503 + Retry-After
+    int timeoutSeconds = 30;    ///< socket reads, and the longest wait for a worker
+    int rateLimitPerMinute = 600;  ///< per API key, per instance; 0: no limit
+};
+
+/// Error{kInvalidArgument, "config.invalid"} for a value out of range.
+HttpLimits loadHttpLimits(const Poco::Util::AbstractConfiguration& config);
+
+/// Prometheus text exposition (version 0.0.4) of the service's counters.
+class Metrics {
+public:
+    void observe(const std::string& method, const std::string& route, int status, double seconds);
+    void documentCreated() { ++documentsCreated_; }
+    std::atomic<int>& inFlight() { return inFlight_; }
+    std::string text() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::uint64_t> requests_;  ///< "method|route|status" → count
+    static constexpr double kBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    std::vector<std::uint64_t> bucketCounts_ = std::vector<std::uint64_t>(sizeof kBuckets / sizeof kBuckets[0], 0);
+    std::uint64_t durationCount_ = 0;
+    double durationSum_ = 0;
+    std::atomic<int> inFlight_{0};
+    std::atomic<std::uint64_t> documentsCreated_{0};
+};
+
+/// A token bucket per API key, in this process's memory: with several instances each allows
+/// the rate (docs/api.md says so).
+class RateLimiter {
+public:
+    explicit RateLimiter(int perMinute) : perMinute_(perMinute) {}
+    /// 0 when the request may go ahead, else the seconds to wait (Retry-After).
+    int take(const std::string& key);
+
+private:
+    struct Bucket {
+        double tokens = 0;
+        std::chrono::steady_clock::time_point at;
+    };
+    int perMinute_;
+    std::mutex mutex_;
+    std::map<std::string, Bucket> buckets_;
+};
+
+/// At most maxThreads requests run; up to maxQueued wait (for timeoutSeconds at most); the rest
+/// are answered 503 at once instead of piling up.
+class Admission {
+public:
+    Admission(int slots, int queue) : free_(slots), queue_(queue) {}
+    /// false: overloaded (the queue is full, or no slot freed within \p wait).
+    bool enter(std::chrono::seconds wait);
+    void leave();
+
+private:
+    std::mutex mutex_;
+    std::condition_variable freed_;
+    int free_;
+    int queue_;
+    int waiting_ = 0;
+};
+
+/// JSON lines on stderr: ids, codes, routes and timings only — never a body, a query string or a
+/// path with its values (the route pattern stands for it).
+class JsonLog {
+public:
+    explicit JsonLog(std::ostream& out) : out_(out) {}
+    void write(const std::map<std::string, std::string>& text, const std::map<std::string, double>& numbers = {});
+
+private:
+    std::mutex mutex_;
+    std::ostream& out_;
+};
+
+struct Api {
+    storage::DocumentStore* store = nullptr;
+    const storage::RetentionPolicies* retention = nullptr;
+    audit::AuditLog* log = nullptr;
+    Authenticator* authenticator = nullptr;
+    /// The seal; null: documents cannot be created (the service says so, 503).
+    const SigningSetup* signing = nullptr;
+    verify::VerifyOptions verifyOptions;
+    std::shared_ptr<signing::EmbeddedTsa> tsa;
+    HttpLimits limits;
+    Metrics* metrics = nullptr;
+    RateLimiter* rateLimiter = nullptr;
+    std::function<std::int64_t()> clock;
+
+    /// Records an event as the request's principal.
+    void record(const RequestContext& ctx, const std::string& type, const std::string& documentId = "",
+                const std::string& documentSha256 = "", const std::map<std::string, std::string>& details = {}) const;
+    service::Actor actor(const RequestContext& ctx) const;
+    /// The document in the caller's tenant; Error{kNotFound, "storage.document_unknown"} for one
+    /// that does not exist or belongs to another tenant (the same answer: existence is not revealed).
+    storage::DocumentRecord document(const RequestContext& ctx, const std::string& id) const;
+};
+
+/// Every route of the service (the OpenAPI document lists exactly these).
+void addSystemRoutes(Router& router, const Api& api);
+void addDocumentRoutes(Router& router, const Api& api);
+void addAuditRoutes(Router& router, const Api& api);
+void addSubjectRoutes(Router& router, const Api& api);
+void addVerifyRoutes(Router& router, const Api& api);
+
+/// The router with every route above (the handlers keep a reference to \p api).
+Router buildRouter(const Api& api);
+
+/// Role lists for routes.
+inline std::vector<Role> roles(std::initializer_list<Role> list) { return list; }
+
+}  // namespace kooperdoc::server
