@@ -19,6 +19,7 @@
 
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
+#include "kooperdoc/service/SubjectExport.h"
 #include "kooperdoc/server/Auth.h"
 #include "kooperdoc/server/StorageSetup.h"
 #include "kooperdoc/storage/DocumentStore.h"
@@ -54,14 +55,7 @@ std::int64_t clockOf(const Arguments& a) {
     return std::stoll(*at);
 }
 
-std::string isoTime(std::int64_t epoch) {
-    const std::time_t t = static_cast<std::time_t>(epoch);
-    std::tm parts{};
-    gmtime_r(&t, &parts);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
-    return buffer;
-}
+using service::isoTime;
 
 /// Here --role is the role of the key or user being made, so the actor the audit log records
 /// is always an admin: the recorder sees --data-dir and --actor only.

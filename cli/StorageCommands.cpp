@@ -129,14 +129,7 @@ std::int64_t clockOf(const Arguments& a) {
     return static_cast<std::int64_t>(timegm(&parts));
 }
 
-std::string isoTime(std::int64_t epoch) {
-    const std::time_t t = static_cast<std::time_t>(epoch);
-    std::tm parts{};
-    gmtime_r(&t, &parts);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
-    return buffer;
-}
+using service::isoTime;
 
 Poco::Dynamic::Var optionalTime(const std::optional<std::int64_t>& epoch) {
     return epoch ? Poco::Dynamic::Var(isoTime(*epoch)) : Poco::Dynamic::Var();
