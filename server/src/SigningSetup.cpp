@@ -5,6 +5,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <Poco/Exception.h>
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
@@ -88,9 +92,26 @@ SigningSetup loadSigningSetup(const Poco::Util::AbstractConfiguration& config, c
     const auto devFile = [&](const char* name) { return (fs::path(setup.identityDir) / name).string(); };
 
     if (setup.development && !fs::exists(devFile("ca.pem"))) {  // ca.pem is written last
-        signing::writeDevelopmentIdentity(setup.identityDir, now - 300);
-        notices << "kooperdoc: created a development signing identity in " << setup.identityDir
-                << " (not for production: configure a qualified seal, see config/kooperdoc.properties)\n";
+        // Two processes starting at once (the service and a command, parallel tests) would both
+        // see no identity and the second would fail on the first's files: one creates, under a
+        // lock beside the directory, and the other then finds it complete.
+        const fs::path directory = fs::absolute(setup.identityDir);
+        std::error_code ignored;
+        fs::create_directories(directory.parent_path(), ignored);
+        const std::string lockPath = directory.string() + ".lock";
+        const int lock = ::open(lockPath.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+        if (lock >= 0) ::flock(lock, LOCK_EX);
+        try {
+            if (!fs::exists(devFile("ca.pem"))) {
+                signing::writeDevelopmentIdentity(setup.identityDir, now - 300);
+                notices << "kooperdoc: created a development signing identity in " << setup.identityDir
+                        << " (not for production: configure a qualified seal, see config/kooperdoc.properties)\n";
+            }
+        } catch (...) {
+            if (lock >= 0) ::close(lock);
+            throw;
+        }
+        if (lock >= 0) ::close(lock);  // closing releases the lock
     }
 
     if (const auto url = text(config, "kooperdoc.signing.tsa.url"); !url.empty()) {

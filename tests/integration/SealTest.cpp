@@ -11,6 +11,7 @@
 
 #include "CliSupport.h"
 #include "ServerProcess.h"
+#include "TempDir.h"
 
 using namespace kooperdoc::testing;
 
@@ -530,4 +531,29 @@ TEST_CASE("a seal from a PKCS#12 and a TSA certificate named in the configuratio
                                        quote(sealed) + " -o " + quote(lab.file("x.pdf")));
     CHECK(wrong.exitCode != 0);
     CHECK(wrong.output.find("identity.bad_password") != std::string::npos);
+}
+
+TEST_CASE("processes starting at once create one development identity and all seal with it", "[cli][seal]") {
+    // The service and a command, or parallel tests, may find no identity at the same moment:
+    // one creates it, the others wait for it instead of failing on its files.
+    const TempDir dir("kooperdoc-identity-race");
+    const std::string k = quote(cli());
+    REQUIRE(runCommand(k + " sample m1-klauzula-informacyjna > " + quote(dir.file("in.json"))).exitCode == 0);
+    std::string script = "cd " + quote(dir.path()) + " && pids=''; for i in 1 2 3 4; do " + k +
+                         " render m1-klauzula-informacyjna in.json -o out$i.pdf --seal --level B-B --identity id 2>err$i & "
+                         "pids=\"$pids $!\"; done; rc=0; for p in $pids; do wait $p || rc=1; done; cat err*; exit $rc";
+    const auto raced = runCommand("sh -c " + quote(script));
+    INFO(raced.output);
+    CHECK(raced.exitCode == 0);
+    // One notice: one process created the identity, the others used it.
+    std::size_t notices = 0;
+    for (auto at = raced.output.find("created a development signing identity"); at != std::string::npos;
+         at = raced.output.find("created a development signing identity", at + 1)) {
+        ++notices;
+    }
+    CHECK(notices == 1);
+    for (int i = 1; i <= 4; ++i) {
+        const auto sig = runCommand("pdfsig " + quote(dir.file("out" + std::to_string(i) + ".pdf")) + " 2>&1").output;
+        CHECK(sig.find("Signature Validation: Signature is Valid") != std::string::npos);
+    }
 }
