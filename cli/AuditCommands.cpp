@@ -25,6 +25,7 @@
 #include "kooperdoc/pdf/PdfReader.h"
 #include "kooperdoc/pdf/Provenance.h"
 #include "kooperdoc/service/AuditCard.h"
+#include "kooperdoc/service/SubjectExport.h"
 #include "kooperdoc/storage/Repository.h"
 #include "kooperdoc/verify/TimestampTokenCheck.h"
 #include "kooperdoc/verify/Verifier.h"
@@ -88,15 +89,6 @@ audit::CheckpointTimestampVerifier checkpointTimestampVerifier(std::vector<std::
         if (whyNot != nullptr) *whyNot = check.failure;
         return check.valid();
     };
-}
-
-std::string isoUtc(std::int64_t epoch) {
-    const std::time_t t = static_cast<std::time_t>(epoch);
-    std::tm parts{};
-    gmtime_r(&t, &parts);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
-    return buffer;
 }
 
 int auditVerify(Context& ctx, const Arguments& a) {
@@ -328,7 +320,7 @@ int auditCheck(Context& ctx, const Arguments& a) {
             t->set("timestamped", stamp.check.has_value());
             const bool readable = stamp.check && stamp.check->parsed;
             t->set("valid", stamp.check ? Poco::Dynamic::Var(stamp.check->valid()) : Poco::Dynamic::Var());
-            t->set("gen_time", readable ? Poco::Dynamic::Var(isoUtc(stamp.check->genTime)) : Poco::Dynamic::Var());
+            t->set("gen_time", readable ? Poco::Dynamic::Var(service::isoTime(stamp.check->genTime)) : Poco::Dynamic::Var());
             t->set("tsa", readable ? Poco::Dynamic::Var(stamp.check->tsaSubject) : Poco::Dynamic::Var());
             t->set("tsa_trusted", stamp.check && stamp.check->trusted ? Poco::Dynamic::Var(*stamp.check->trusted) : Poco::Dynamic::Var());
             t->set("problem", stamp.check && !stamp.check->valid() ? Poco::Dynamic::Var(stamp.check->failure) : Poco::Dynamic::Var());
@@ -353,7 +345,7 @@ int auditCheck(Context& ctx, const Arguments& a) {
             } else if (!stamp.check->valid()) {
                 ctx.out << "timestamp INVALID\t" << stamp.check->failure << "\n";
             } else {
-                ctx.out << "timestamped " << isoUtc(stamp.check->genTime) << "\t" << stamp.check->tsaSubject
+                ctx.out << "timestamped " << service::isoTime(stamp.check->genTime) << "\t" << stamp.check->tsaSubject
                         << (stamp.check->trusted ? "\tTSA trusted" : "\tTSA not checked (no --tsa-trusted-ca)") << "\n";
             }
         }

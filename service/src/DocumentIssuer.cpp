@@ -53,16 +53,15 @@ IssueResult DocumentIssuer::issue(const IssueRequest& request) {
     result.archivalDuty = !rule.eraseOnConsentWithdrawal;
     if (!request.idempotencyKey.empty()) {
         // Answered before anything is rendered or logged; the insert checks again, atomically.
-        for (const auto& existing : repository.documents(request.tenantId)) {
-            if (existing.idempotencyKey != request.idempotencyKey) continue;
-            if (existing.requestSha256 != requestSha256) {
+        if (const auto existing = repository.documentByIdempotencyKey(request.tenantId, request.idempotencyKey)) {
+            if (existing->requestSha256 != requestSha256) {
                 throw Error(ErrorCode::kAlreadyExists, "storage.idempotency_conflict",
                             "the idempotency key " + request.idempotencyKey + " was used for another request");
             }
-            result.documentId = existing.id;
+            result.documentId = existing->id;
             result.replayed = true;
-            result.subjects = repository.subjectsOfDocument(existing.id).size();
-            result.sha256 = sha256Hex(store_.read(request.tenantId, existing.id));
+            result.subjects = repository.subjectsOfDocument(existing->id).size();
+            result.sha256 = sha256Hex(store_.read(request.tenantId, existing->id));
             return result;
         }
     }

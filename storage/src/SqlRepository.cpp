@@ -266,6 +266,18 @@ public:
         return out;
     }
 
+    std::optional<DocumentRecord> documentByIdempotencyKey(const std::string& tenantId, const std::string& key) override {
+        std::optional<DocumentRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            if (auto row = tx.single(std::string("SELECT ") + kDocumentColumns +
+                                         " FROM documents WHERE tenant_id = $1 AND idempotency_key = $2",
+                                     {tenantId, key})) {
+                out = documentFrom(*row);
+            }
+        });
+        return out;
+    }
+
     std::vector<DocumentRecord> documents(const std::string& tenantId) override {
         std::vector<DocumentRecord> out;
         db_.inTransaction([&](Transaction& tx) {

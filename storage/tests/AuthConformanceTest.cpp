@@ -23,11 +23,7 @@ namespace {
 
 constexpr std::int64_t kNow = 1767225600;  // 2026-01-01T00:00:00Z
 
-std::unique_ptr<Repository> withTenants(const Backend& backend) {
-    auto repository = openRepository(backend.config());
-    for (const char* id : {"ops-a", "ops-b"}) repository->putTenant({id, "{}", "wrapped-" + std::string(id), kNow});
-    return repository;
-}
+std::unique_ptr<Repository> withTenants(const Backend& backend) { return backend.withTenants({"ops-a", "ops-b"}, kNow); }
 
 ApiKeyRecord key(const std::string& id, const std::string& tenant, std::int64_t createdAt) {
     ApiKeyRecord k;

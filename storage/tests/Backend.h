@@ -71,6 +71,13 @@ public:
         REQUIRE(result.exitCode == 0);
     }
 
+    /// A repository on this database with the tenants \p ids (placeholder keys: nothing is unwrapped).
+    std::unique_ptr<storage::Repository> withTenants(std::initializer_list<const char*> ids, std::int64_t now) const {
+        auto repository = storage::openRepository(config_);
+        for (const char* id : ids) repository->putTenant({id, "{}", "wrapped-" + std::string(id), now});
+        return repository;
+    }
+
     std::string blobBytes() const {
         std::string bytes;
         for (const auto& entry : std::filesystem::recursive_directory_iterator(blobDirectory())) {
@@ -82,8 +89,7 @@ public:
 private:
 #ifdef KOOPERDOC_TEST_POSTGRES
     static CommandResult psql(const std::string& database, const std::string& statement) {
-        return runCommand("psql -v ON_ERROR_STOP=1 -q " + quote(std::string(KOOPERDOC_TEST_POSTGRES) + " dbname=" + database) +
-                          " -c " + quote(statement) + " 2>&1");
+        return psqlCommand(std::string(KOOPERDOC_TEST_POSTGRES) + " dbname=" + database, statement);
     }
     std::string database_;
 #endif

@@ -163,6 +163,14 @@ TEST_CASE("a retried request returns the first document and a reused key with an
     // Nothing half: one document, one blob.
     CHECK(store->repository().documents("ops-a").size() == 1);
     CHECK(store->blobs().list().size() == 1);
+    // The key finds its document by the unique index, within its tenant only.
+    const auto byKey = store->repository().documentByIdempotencyKey("ops-a", "intake-42");
+    REQUIRE(byKey);
+    CHECK(byKey->id == first.documentId);
+    CHECK(byKey->requestSha256 == std::string(64, '1'));
+    CHECK_FALSE(store->repository().documentByIdempotencyKey("ops-a", "intake-43"));
+    store->putTenant("ops-b", "{}", kNow);
+    CHECK_FALSE(store->repository().documentByIdempotencyKey("ops-b", "intake-42"));
     CHECK(reasonOf([&] { store->store(request("nobody", {kJan}, "%PDF")); }) == "storage.tenant_unknown");
     CHECK(store->blobs().list().size() == 1);
 }

@@ -181,8 +181,7 @@ public:
 private:
 #ifdef KOOPERDOC_TEST_POSTGRES
     static CommandResult psql(const std::string& database, const std::string& statement) {
-        return runCommand("psql -v ON_ERROR_STOP=1 -q " + quote(std::string(KOOPERDOC_TEST_POSTGRES) + " dbname=" + database) +
-                          " -c " + quote(statement) + " 2>&1");
+        return psqlCommand(std::string(KOOPERDOC_TEST_POSTGRES) + " dbname=" + database, statement);
     }
     std::string database_;
 #endif

@@ -37,6 +37,12 @@ inline std::string quote(const std::string& text) {
     return out + "'";
 }
 
+/// One SQL statement through psql on \p connection (a libpq connection string): the PostgreSQL
+/// tests' way behind the repository's back.
+inline CommandResult psqlCommand(const std::string& connection, const std::string& statement) {
+    return runCommand("psql -v ON_ERROR_STOP=1 -q " + quote(connection) + " -c " + quote(statement) + " 2>&1");
+}
+
 inline std::string readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream buffer;

@@ -232,6 +232,8 @@ public:
     virtual InsertResult insertDocument(const NewDocument& document) = 0;
     virtual std::optional<DocumentRecord> document(const std::string& tenantId, const std::string& id) = 0;
     virtual std::vector<DocumentRecord> documents(const std::string& tenantId) = 0;
+    /// The document a request with this idempotency key created, if any (the unique index answers).
+    virtual std::optional<DocumentRecord> documentByIdempotencyKey(const std::string& tenantId, const std::string& key) = 0;
     virtual std::vector<DocumentRecord> documentsOfSubject(const std::string& tenantId, const std::string& subjectId) = 0;
     virtual std::vector<std::string> subjectsOfDocument(const std::string& documentId) = 0;
     /// The documents that correct or complete \p documentId, oldest first.
