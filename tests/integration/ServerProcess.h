@@ -35,11 +35,15 @@ public:
         }
         close(fds[1]);
         out_ = fdopen(fds[0], "r");
-        char line[256] = {};
-        REQUIRE(fgets(line, sizeof line, out_) != nullptr);
+        // What serve prints before it listens (a first administrator's one-time password) is kept.
+        char line[512] = {};
         std::smatch m;
-        const std::string text = line;
-        REQUIRE(std::regex_search(text, m, std::regex("listening on (http://[0-9.]+:[0-9]+)")));
+        for (;;) {
+            REQUIRE(fgets(line, sizeof line, out_) != nullptr);
+            const std::string text = line;
+            if (std::regex_search(text, m, std::regex("listening on (https?://[0-9.]+:[0-9]+)"))) break;
+            banner_ += text;
+        }
         url_ = m[1];
     }
     ~ServerProcess() {
@@ -50,6 +54,8 @@ public:
         if (out_ != nullptr) fclose(out_);
     }
     const std::string& url() const { return url_; }
+    /// The lines serve printed before "listening on".
+    const std::string& banner() const { return banner_; }
     int stop() {
         kill(pid_, SIGTERM);
         int status = 0;
@@ -62,6 +68,7 @@ private:
     pid_t pid_ = -1;
     FILE* out_ = nullptr;
     std::string url_;
+    std::string banner_;
 };
 
 }  // namespace kooperdoc::testing
