@@ -28,7 +28,12 @@ RevisionIntake addRevision(storage::DocumentStore& store, audit::AuditLog& log, 
         event.details = details;
         log.record(event);
     };
-    const auto newest = store.read(tenantId, documentId);
+    // The review is made against one numbered revision, and the append stores only if that one
+    // is still the newest: of two uploads reviewed against the same revision at once, the second
+    // to be stored is refused (storage.revision_conflict) instead of breaking the chain.
+    const auto revisions = store.repository().revisions(documentId);
+    const int reviewedAgainst = revisions.empty() ? 0 : revisions.back().number;
+    const auto newest = store.read(tenantId, documentId, reviewedAgainst);
     const bool incremental = uploaded.size() > newest.size() && uploaded.compare(0, newest.size(), newest) == 0;
     if (kind == "signed_upload") {
         // The review checks the prefix itself (upload.not_ours), so a rewritten copy is a refusal
@@ -48,7 +53,7 @@ RevisionIntake addRevision(storage::DocumentStore& store, audit::AuditLog& log, 
         throw Error(ErrorCode::kFailedPrecondition, "storage.revision_not_incremental",
                     "the upload does not begin with the newest stored revision of " + documentId + ": a document is never rewritten");
     }
-    result.revision = store.addRevision(tenantId, documentId, uploaded, kind, result.status, now);
+    result.revision = store.addRevision(tenantId, documentId, reviewedAgainst, uploaded, kind, result.status, now);
     result.accepted = true;
     record(kind == "signed_upload" ? "document.upload_accepted" : "document.signed",
            {{"revision", std::to_string(result.revision)}, {"kind", kind}});

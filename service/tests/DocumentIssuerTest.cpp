@@ -4,9 +4,11 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <atomic>
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "ErrorReason.h"
 #include "TempDir.h"
@@ -17,8 +19,10 @@
 #include "kooperdoc/pdf/Attachments.h"
 #include "kooperdoc/service/AuditCard.h"
 #include "kooperdoc/service/DocumentIssuer.h"
+#include "kooperdoc/service/RevisionIntake.h"
 #include "kooperdoc/signing/DevIdentity.h"
 #include "kooperdoc/signing/Pades.h"
+#include "kooperdoc/signing/UploadReview.h"
 #include "kooperdoc/signing/PdfSignatureWriter.h"
 #include "kooperdoc/verify/Verifier.h"
 
@@ -211,4 +215,90 @@ TEST_CASE("the companion card carries the trail and the exported document byte f
     const auto parsed = audit::trailFromJson(trail->bytes);
     CHECK(parsed.receipts.size() == 3);  // rendered, created, sealed
     CHECK(audit::checkTrail(parsed, "test.local/audit", f.log->signer().publicKeyPem()).ok);
+}
+
+TEST_CASE("two signed uploads of the same revision at once: one is stored, the other refused, the chain intact",
+          "[service][revisions][concurrency]") {
+    Fixture f;
+    service::DocumentIssuer issuer(*f.store, storage::RetentionPolicies::builtIn(), *f.log, f.sealer);
+    const signing::SigningIdentity person =
+        signing::SigningIdentity::fromPem(slurp(f.dir.file("dev/person.pem")), slurp(f.dir.file("dev/person.key.pem")));
+    verify::VerifyOptions verifyOptions;
+    verifyOptions.trustAnchorsDer = signing::readCertificates(f.caPem);
+    int conflicts = 0;
+    // A few rounds: which of the two is stored, and whether the loser lost in the review or at
+    // the store, is up to the scheduler; that exactly one is stored is not.
+    for (int round = 0; round < 3; ++round) {
+        auto request = f.request();
+        request.idempotencyKey = "round-" + std::to_string(round);
+        const auto issued = issuer.issue(request);
+        const auto sealed = f.store->read("ops-a", issued.documentId);
+        // Two different, valid signatures of the same field over the same sealed revision.
+        std::string uploads[2];
+        for (int i = 0; i < 2; ++i) {
+            signing::SignatureOptions options;
+            options.fieldName = "osoba-1";
+            options.signingTimeEpoch = f.now + 60 + i;
+            uploads[i] = signing::signAtLevel(sealed, person, options, signing::PadesLevel::kBB, {});
+            REQUIRE(signing::reviewSignedUpload(sealed, uploads[i]).accepted);
+        }
+        REQUIRE(uploads[0] != uploads[1]);
+
+        struct Outcome {
+            bool accepted = false;
+            std::string reason;
+        };
+        Outcome outcomes[2];
+        std::atomic<int> ready{0};
+        std::vector<std::thread> uploaders;
+        for (int i = 0; i < 2; ++i) {
+            uploaders.emplace_back([&, i] {
+                ++ready;
+                while (ready < 2) std::this_thread::yield();
+                try {
+                    const auto intake = service::addRevision(*f.store, *f.log, {"animator-" + std::to_string(i), "animator"}, "ops-a",
+                                                             issued.documentId, uploads[i], "signed_upload", f.now + 60);
+                    outcomes[i] = {intake.accepted, intake.reason};
+                } catch (const Error& e) {
+                    outcomes[i] = {false, e.reason()};
+                }
+            });
+        }
+        for (auto& t : uploaders) t.join();
+
+        INFO("round " << round << ": " << outcomes[0].reason << " / " << outcomes[1].reason);
+        REQUIRE(outcomes[0].accepted != outcomes[1].accepted);  // exactly one
+        const int winner = outcomes[0].accepted ? 0 : 1;
+        const auto& loser = outcomes[1 - winner];
+        // Lost at the store (reviewed against revision 1 while the other was stored) or, when the
+        // other was stored before its review began, in the review: never stored either way.
+        CHECK((loser.reason == "storage.revision_conflict" || loser.reason == "upload.not_ours"));
+        if (loser.reason == "storage.revision_conflict") ++conflicts;
+
+        const auto revisions = f.store->repository().revisions(issued.documentId);
+        REQUIRE(revisions.size() == 2);
+        const auto first = f.store->read("ops-a", issued.documentId, 1);
+        const auto second = f.store->read("ops-a", issued.documentId, 2);
+        CHECK(first == sealed);
+        CHECK(second == uploads[winner]);
+        CHECK(second.compare(0, first.size(), first) == 0);  // the chain of incremental updates holds
+        CHECK(signing::reviewSignedUpload(first, second).accepted);
+        const auto report = verify::verifyPdf(second, verifyOptions);
+        CHECK(report.signatures.size() == 2);
+        CHECK(report.allPassed());
+        CHECK(f.store->repository().document("ops-a", issued.documentId)->status == storage::DocumentStatus::kSigned);
+    }
+    // Only the stored upload was recorded as accepted; a conflict records nothing.
+    auto& auditStore = f.store->repository().auditStore();
+    int accepted = 0, rejected = 0;
+    for (const auto& entry : auditStore.entries(0, auditStore.size())) {
+        const auto type = entryOf(entry)->getValue<std::string>("type");
+        if (type == "document.upload_accepted") ++accepted;
+        if (type == "document.upload_rejected") ++rejected;
+    }
+    CHECK(accepted == 3);
+    CHECK(rejected == 3 - conflicts);
+    CHECK(audit::verifyLog(auditStore, "test.local/audit", f.log->signer().publicKeyPem()).ok);
+    // The blobs of uploads refused at the store were removed again.
+    CHECK(f.store->sweepOrphanBlobs(std::chrono::seconds(0)) == 0);
 }

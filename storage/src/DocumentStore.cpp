@@ -202,8 +202,8 @@ Key256 DocumentStore::documentKey(const std::string& tenantId, const std::string
     throw Error(ErrorCode::kDataLoss, "storage.decrypt_failed", "no key opens document " + documentId + " any more");
 }
 
-int DocumentStore::addRevision(const std::string& tenantId, const std::string& documentId, const std::string& pdf,
-                               const std::string& kind, DocumentStatus status, std::int64_t now) {
+int DocumentStore::addRevision(const std::string& tenantId, const std::string& documentId, int expectedNewest,
+                               const std::string& pdf, const std::string& kind, DocumentStatus status, std::int64_t now) {
     const auto document = repository_->document(tenantId, documentId);
     if (!document) throw Error(ErrorCode::kNotFound, "storage.document_unknown", "no document " + documentId + " in this tenant");
     const Key256 dataKey = documentKey(tenantId, documentId);
@@ -215,7 +215,7 @@ int DocumentStore::addRevision(const std::string& tenantId, const std::string& d
     revision.createdAt = now;
     blobs_.put(revision.blobId, sealBytes(dataKey, pdf, blobContext(documentId, revision.blobId)));
     try {
-        return repository_->addRevision(tenantId, documentId, revision, status);
+        return repository_->addRevision(tenantId, documentId, expectedNewest, revision, status);
     } catch (...) {
         blobs_.remove(revision.blobId);
         throw;

@@ -327,19 +327,28 @@ public:
         return out;
     }
 
-    int addRevision(const std::string& tenantId, const std::string& documentId, RevisionRecord revision,
+    int addRevision(const std::string& tenantId, const std::string& documentId, int expectedNewest, RevisionRecord revision,
                     DocumentStatus status) override {
         int number = 0;
         db_.inTransaction([&](Transaction& tx) {
-            const auto row = tx.single("SELECT status FROM documents WHERE tenant_id = $1 AND id = $2", {tenantId, documentId});
+            // The document's row lock (PostgreSQL) or the database's write lock (SQLite's BEGIN
+            // IMMEDIATE) is held from here to COMMIT: a concurrent append waits, then reads the
+            // newest number this one wrote, so the check and the insert cannot interleave.
+            const auto row = tx.single(std::string("SELECT status FROM documents WHERE tenant_id = $1 AND id = $2") +
+                                           (db_.postgres() ? " FOR UPDATE" : ""),
+                                       {tenantId, documentId});
             if (!row) documentUnknown(documentId);
             if (parseDocumentStatus(asText(row->at(0))) == DocumentStatus::kErased) {
                 throw Error(ErrorCode::kFailedPrecondition, "storage.document_erased", "document " + documentId + " was erased");
             }
-            number = static_cast<int>(
-                         asInt(tx.single("SELECT COALESCE(MAX(number), 0) FROM revisions WHERE document_id = $1", {documentId})
-                                   ->at(0))) +
-                     1;
+            const auto newest = static_cast<int>(
+                asInt(tx.single("SELECT COALESCE(MAX(number), 0) FROM revisions WHERE document_id = $1", {documentId})->at(0)));
+            if (newest != expectedNewest) {
+                throw Error(ErrorCode::kFailedPrecondition, "storage.revision_conflict",
+                            "document " + documentId + " has revision " + std::to_string(newest) + ", not " +
+                                std::to_string(expectedNewest) + ": another revision was added meanwhile; review against the newest again");
+            }
+            number = newest + 1;
             insertRevision(tx, documentId, revision, number);
             tx.execute("UPDATE documents SET status = $1 WHERE id = $2", {std::string(toString(status)), documentId});
             if (status == DocumentStatus::kSigned) {
@@ -478,6 +487,18 @@ public:
                      "FROM legal_holds h WHERE h.tenant_id = $1 AND h.cleared_at IS NULL AND (h.document_id = $2 OR "
                      "h.case_ref = (SELECT case_ref FROM documents WHERE tenant_id = $3 AND id = $4)) ORDER BY h.set_at, h.id",
                      {tenantId, documentId, tenantId, documentId})) {
+                out.push_back(holdFrom(row));
+            }
+        });
+        return out;
+    }
+
+    std::vector<LegalHold> legalHolds(const std::string& tenantId) override {
+        std::vector<LegalHold> out;
+        db_.inTransaction([&](Transaction& tx) {
+            for (const auto& row : tx.query("SELECT id, tenant_id, document_id, case_ref, reason, set_by, set_at, cleared_by, cleared_at "
+                                            "FROM legal_holds WHERE tenant_id = $1 ORDER BY set_at, id",
+                                            {tenantId})) {
                 out.push_back(holdFrom(row));
             }
         });
@@ -717,6 +738,28 @@ public:
             tx.execute("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
                        {passwordHash, std::int64_t{mustChangePassword ? 1 : 0}, userId});
         });
+    }
+
+    std::vector<UserRecord> users(const std::string& tenantId) override {
+        std::vector<UserRecord> out;
+        db_.inTransaction([&](Transaction& tx) {
+            for (const auto& row : tx.query(std::string("SELECT ") + kUserColumns + " FROM users WHERE tenant_id = $1 ORDER BY created_at, id",
+                                            {tenantId})) {
+                out.push_back(userFrom(row));
+            }
+        });
+        return out;
+    }
+
+    bool setUserDisabled(const std::string& tenantId, const std::string& userId, bool disabled) override {
+        bool found = false;
+        db_.inTransaction([&](Transaction& tx) {
+            if (!tx.single("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", {tenantId, userId})) return;
+            found = true;
+            tx.execute("UPDATE users SET disabled = $1 WHERE tenant_id = $2 AND id = $3",
+                       {std::int64_t{disabled ? 1 : 0}, tenantId, userId});
+        });
+        return found;
     }
 
     void insertSession(const SessionRecord& s) override {

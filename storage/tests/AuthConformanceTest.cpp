@@ -189,3 +189,51 @@ TEST_CASE("sessions are found by token hash, deleted one by one, per user and wh
     CHECK(repository->deleteExpiredSessions(kNow + 300) == 1);
     CHECK_FALSE(repository->session(sha256Hex("t3")));
 }
+
+TEST_CASE("users are listed and disabled per tenant", "[storage][conformance][auth]") {
+    Backend backend;
+    auto repository = withTenants(backend);
+    REQUIRE(repository->insertUser(user("u1", "ops-a", "ewa.k")));
+    auto later = user("u2", "ops-a", "jan.n");
+    later.createdAt = kNow + 10;
+    REQUIRE(repository->insertUser(later));
+    REQUIRE(repository->insertUser(user("u3", "ops-b", "ola.m")));
+
+    const auto listed = repository->users("ops-a");
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0].id == "u1");
+    CHECK(listed[1].id == "u2");
+    CHECK(listed[1].login == "jan.n");
+    CHECK(repository->users("ops-b").size() == 1);
+    CHECK(repository->users("nobody").empty());
+
+    CHECK_FALSE(repository->setUserDisabled("ops-b", "u1", true));  // another tenant's user
+    CHECK_FALSE(repository->user("u1")->disabled);
+    CHECK(repository->setUserDisabled("ops-a", "u1", true));
+    CHECK(repository->user("u1")->disabled);
+    CHECK_FALSE(repository->user("u2")->disabled);
+    CHECK(repository->setUserDisabled("ops-a", "u1", false));
+    CHECK_FALSE(repository->user("u1")->disabled);
+    CHECK_FALSE(repository->setUserDisabled("ops-a", "u9", true));
+}
+
+TEST_CASE("legal holds are listed per tenant, cleared ones included", "[storage][conformance][holds]") {
+    Backend backend;
+    auto repository = withTenants(backend);
+    repository->placeHold({"h1", "ops-a", "", "CASE-1", "complaint", "key:1", kNow, {}, ""});
+    repository->placeHold({"h2", "ops-a", "", "CASE-2", "inspection", "key:1", kNow + 5, {}, ""});
+    repository->placeHold({"h3", "ops-b", "", "CASE-1", "other", "key:2", kNow, {}, ""});
+    repository->clearHold("ops-a", "h1", "key:3", kNow + 9);
+    const auto holds = repository->legalHolds("ops-a");
+    REQUIRE(holds.size() == 2);
+    CHECK(holds[0].id == "h1");
+    CHECK(holds[0].caseRef == "CASE-1");
+    CHECK(holds[0].documentId.empty());
+    CHECK(holds[0].clearedAt == kNow + 9);
+    CHECK(holds[0].clearedBy == "key:3");
+    CHECK(holds[1].id == "h2");
+    CHECK(holds[1].reason == "inspection");
+    CHECK(holds[1].setBy == "key:1");
+    CHECK_FALSE(holds[1].clearedAt);
+    CHECK(repository->legalHolds("ops-b").size() == 1);
+}

@@ -16,6 +16,7 @@
 #include "Process.h"
 #include "TempDir.h"
 #include "ErrorReason.h"
+#include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/storage/DocumentStore.h"
 #include "kooperdoc/storage/Retention.h"
@@ -98,7 +99,7 @@ TEST_CASE("a document is stored encrypted with every revision and read back whol
     CHECK(store->read("ops-a", r.documentId) == issued);
 
     const std::string signedPdf = issued + " + signature of Jan";
-    CHECK(store->addRevision("ops-a", r.documentId, signedPdf, "signed_upload", DocumentStatus::kSigned, kNow + 60) == 2);
+    CHECK(store->addRevision("ops-a", r.documentId, 1, signedPdf, "signed_upload", DocumentStatus::kSigned, kNow + 60) == 2);
     CHECK(store->read("ops-a", r.documentId) == signedPdf);
     CHECK(store->read("ops-a", r.documentId, 1) == issued);
     CHECK(store->read("ops-a", r.documentId, 2) == signedPdf);
@@ -122,6 +123,90 @@ TEST_CASE("a document is stored encrypted with every revision and read back whol
     CHECK_FALSE(store->repository().document("ops-b", r.documentId));
     CHECK(reasonOf([&] { store->read("ops-b", r.documentId); }) == "storage.document_unknown");
     CHECK(store->findSubjects("ops-b", "44051401359").empty());
+}
+
+TEST_CASE("a revision appended against a stale newest revision is refused and changes nothing", "[storage][conformance][concurrency]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    const std::string issued = "%PDF-1.7 issued for Jan Kowalski";
+    const auto r = request("ops-a", {kJan}, issued);
+    store->store(r);
+    const std::string first = issued + " + signature of Jan";
+    CHECK(store->addRevision("ops-a", r.documentId, 1, first, "signed_upload", DocumentStatus::kSigned, kNow + 60) == 2);
+    const auto listed = store->blobs().list();
+    const std::set<std::string> blobsBefore(listed.begin(), listed.end());
+
+    // Reviewed against revision 1, which is no longer the newest; and against one that never was.
+    for (const int stale : {1, 0, 3}) {
+        CHECK(reasonOf([&] {
+                  store->addRevision("ops-a", r.documentId, stale, issued + " + signature of Anna", "signed_upload",
+                                     DocumentStatus::kSigned, kNow + 120);
+              }) == "storage.revision_conflict");
+    }
+    // The direct repository call too (the check is the repository's, not only the store's).
+    RevisionRecord stray{0, "signed_upload", "stray-blob", std::string(64, 'b'), 1, kNow + 120};
+    try {
+        store->repository().addRevision("ops-a", r.documentId, 1, stray, DocumentStatus::kSigned);
+        FAIL("a stale expected revision must be refused");
+    } catch (const Error& e) {
+        CHECK(e.reason() == "storage.revision_conflict");
+        CHECK(e.code() == ErrorCode::kFailedPrecondition);
+    }
+
+    const auto revisions = store->repository().revisions(r.documentId);
+    REQUIRE(revisions.size() == 2);
+    CHECK(revisions[1].sha256 == sha256Hex(first));
+    CHECK(store->read("ops-a", r.documentId) == first);
+    const auto listedAfter = store->blobs().list();
+    CHECK(std::set<std::string>(listedAfter.begin(), listedAfter.end()) == blobsBefore);  // no blob of a refused one stays
+    CHECK(store->repository().document("ops-a", r.documentId)->signedAt == kNow + 60);
+    // Against the real newest it goes on.
+    CHECK(store->addRevision("ops-a", r.documentId, 2, first + " + timestamp", "timestamp", DocumentStatus::kSigned, kNow + 180) == 3);
+}
+
+TEST_CASE("of two appends against the same newest revision at once exactly one is stored", "[storage][conformance][concurrency]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    for (int round = 0; round < 4; ++round) {
+        const std::string issued = "%PDF-1.7 issued, round " + std::to_string(round);
+        const auto r = request("ops-a", {kJan}, issued);
+        store->store(r);
+        constexpr int kWriters = 4;
+        std::atomic<int> ready{0};
+        std::atomic<int> stored{0};
+        std::atomic<int> conflicts{0};
+        std::atomic<int> others{0};
+        std::vector<std::thread> writers;
+        for (int w = 0; w < kWriters; ++w) {
+            writers.emplace_back([&, w] {
+                ++ready;
+                while (ready < kWriters) std::this_thread::yield();
+                try {
+                    const int number = store->addRevision("ops-a", r.documentId, 1, issued + " + signature " + std::to_string(w),
+                                                          "signed_upload", DocumentStatus::kSigned, kNow + 60);
+                    if (number == 2) ++stored;
+                    else ++others;
+                } catch (const Error& e) {
+                    if (e.reason() == "storage.revision_conflict") ++conflicts;
+                    else ++others;
+                }
+            });
+        }
+        for (auto& t : writers) t.join();
+        CHECK(stored == 1);
+        CHECK(conflicts == kWriters - 1);
+        CHECK(others == 0);
+        const auto revisions = store->repository().revisions(r.documentId);
+        REQUIRE(revisions.size() == 2);
+        const auto newest = store->read("ops-a", r.documentId);
+        CHECK(newest.rfind(issued + " + signature ", 0) == 0);
+    }
+    // Every blob on disk is named by a row: the losers' blobs were removed.
+    const auto referenced = store->repository().referencedBlobs();
+    CHECK(store->blobs().list().size() == referenced.size());
+    CHECK(store->sweepOrphanBlobs(std::chrono::seconds(0)) == 0);
 }
 
 TEST_CASE("people are found by PESEL or name through the keyed index, one subject per PESEL", "[storage][conformance]") {
@@ -410,7 +495,7 @@ TEST_CASE("disposal is proposed, approved by a dpo with the archive's consent, e
     store->putTenant("ops-a", "{}", kNow);
     const auto plan = store->store(ofTemplate("ops-a", "m2-karta-planu-pracy", "case-record", "case-1", {kJan}));
     const auto consent = store->store(ofTemplate("ops-a", "m1-oswiadczenie-zgoda", "consent", "case-1", {kJan}));
-    store->addRevision("ops-a", plan.documentId, "%PDF signed plan of Jan Kowalski", "signed_upload", DocumentStatus::kSigned, day(3));
+    store->addRevision("ops-a", plan.documentId, 1, "%PDF signed plan of Jan Kowalski", "signed_upload", DocumentStatus::kSigned, day(3));
     store->repository().closeCase("ops-a", "case-1", day(100));
     RetentionSweep sweep(*store, RetentionPolicies::builtIn());
 
@@ -629,7 +714,7 @@ TEST_CASE("rectification adds a corrected version or an annex and never rewrites
     auto original = request("ops-a", {kJan}, "%PDF signed declaration with a wrong address");
     original.caseRef = "case-9";
     const auto first = store->store(original);
-    store->addRevision("ops-a", first.documentId, "%PDF signed declaration with a wrong address + signature", "signed_upload",
+    store->addRevision("ops-a", first.documentId, 1, "%PDF signed declaration with a wrong address + signature", "signed_upload",
                        DocumentStatus::kSigned, kNow + 10);
     auto corrected = request("ops-a", {kJan}, "%PDF corrected declaration");
     corrected.caseRef = "";

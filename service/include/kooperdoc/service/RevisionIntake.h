@@ -28,7 +28,10 @@ struct RevisionIntake {
 /// document.upload_accepted. Other kinds need only be an incremental update of the newest
 /// revision (document.signed). Error{kNotFound, "storage.document_unknown"} for a document not in
 /// \p tenantId, Error{kFailedPrecondition, "storage.revision_not_incremental"} for another kind
-/// that rewrites the document.
+/// that rewrites the document. Error{kFailedPrecondition, "storage.revision_conflict"} when
+/// another revision was stored after this upload was reviewed (a concurrent upload or signing
+/// on the same newest revision): nothing is stored and no event recorded; the caller may fetch
+/// the newest revision and try again.
 RevisionIntake addRevision(storage::DocumentStore& store, audit::AuditLog& log, const Actor& actor, const std::string& tenantId,
                            const std::string& documentId, const std::string& uploaded, const std::string& kind, std::int64_t now);
 

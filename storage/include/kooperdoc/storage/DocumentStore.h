@@ -73,8 +73,13 @@ public:
     /// under its own retention. Error{kFailedPrecondition, "storage.document_erased"} for an erased one.
     InsertResult supersede(const std::string& documentId, StoreRequest request, const std::string& relation);
 
-    /// Keeps every accepted revision: the new PDF is added under the document's data key.
-    int addRevision(const std::string& tenantId, const std::string& documentId, const std::string& pdf,
+    /// Keeps every accepted revision: the new PDF is added under the document's data key as
+    /// revision \p expectedNewest + 1, only if \p expectedNewest — the revision \p pdf was
+    /// reviewed against — is still the newest (Repository::addRevision decides atomically).
+    /// Error{kFailedPrecondition, "storage.revision_conflict"} when another revision was stored
+    /// meanwhile: nothing is stored and the blob just written is removed again (a crash in
+    /// between leaves an unreferenced blob, which sweepOrphanBlobs() removes).
+    int addRevision(const std::string& tenantId, const std::string& documentId, int expectedNewest, const std::string& pdf,
                     const std::string& kind, DocumentStatus status, std::int64_t now);
 
     /// The PDF of \p revision (0 = the newest). Error{kFailedPrecondition, "storage.restricted"}

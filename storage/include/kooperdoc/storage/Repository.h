@@ -238,9 +238,15 @@ public:
     virtual std::vector<std::string> subjectsOfDocument(const std::string& documentId) = 0;
     /// The documents that correct or complete \p documentId, oldest first.
     virtual std::vector<DocumentRecord> documentsSuperseding(const std::string& tenantId, const std::string& documentId) = 0;
-    /// Appends revision max+1 and sets the status; returns the new revision's number.
-    virtual int addRevision(const std::string& tenantId, const std::string& documentId, RevisionRecord revision,
-                            DocumentStatus status) = 0;
+    /// Appends revision \p expectedNewest + 1 and sets the status, only if \p expectedNewest (the
+    /// revision the new one was reviewed against) is still the document's newest: checked and
+    /// written in one transaction, the document's row locked (PostgreSQL: FOR UPDATE; SQLite:
+    /// BEGIN IMMEDIATE), so of two appends against the same newest revision exactly one is
+    /// stored. Returns the new revision's number. Error{kFailedPrecondition,
+    /// "storage.revision_conflict"} (nothing written) when another revision came first;
+    /// Error{kFailedPrecondition, "storage.document_erased"}; Error{kNotFound, "storage.document_unknown"}.
+    virtual int addRevision(const std::string& tenantId, const std::string& documentId, int expectedNewest,
+                            RevisionRecord revision, DocumentStatus status) = 0;
     virtual std::vector<RevisionRecord> revisions(const std::string& documentId) = 0;
     virtual std::vector<WrappedDocumentKey> documentKeys(const std::string& documentId) = 0;
     virtual void setRestricted(const std::string& tenantId, const std::string& documentId, bool restricted) = 0;
@@ -264,6 +270,8 @@ public:
     virtual void clearHold(const std::string& tenantId, const std::string& holdId, const std::string& by, std::int64_t now) = 0;
     /// Active holds on the document itself or on its case.
     virtual std::vector<LegalHold> activeHolds(const std::string& tenantId, const std::string& documentId) = 0;
+    /// Every hold of the tenant, cleared ones included, oldest first (the dpo's list).
+    virtual std::vector<LegalHold> legalHolds(const std::string& tenantId) = 0;
 
     /// The master key's fingerprint recorded at first use; records \p fingerprint when none is.
     /// Error{kFailedPrecondition, "storage.master_key_mismatch"} when another one is recorded.
@@ -321,6 +329,10 @@ public:
     /// A success: no failures, no lock.
     virtual void recordSuccessfulLogin(const std::string& userId) = 0;
     virtual void setPassword(const std::string& userId, const std::string& passwordHash, bool mustChangePassword) = 0;
+    /// The tenant's users, disabled ones included, oldest first.
+    virtual std::vector<UserRecord> users(const std::string& tenantId) = 0;
+    /// false when the tenant has no such user.
+    virtual bool setUserDisabled(const std::string& tenantId, const std::string& userId, bool disabled) = 0;
 
     // Web sessions.
     virtual void insertSession(const SessionRecord& session) = 0;
