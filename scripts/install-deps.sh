@@ -16,6 +16,7 @@ test_tools=(
   libactivation-java libjaxb-api-java
   postgresql sqlite3
   clang-14 libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh
+  chromium chromium-driver curl  # the web UI's browser tests (headless, driven over WebDriver)
 )
 
 want=("${build_runtime[@]}")

@@ -134,6 +134,10 @@ Router buildRouter(const Api& api) {
     addAuditRoutes(router, api);
     addSubjectRoutes(router, api);
     addVerifyRoutes(router, api);
+    addAdminRoutes(router, api);
+    addRetentionRoutes(router, api);
+    addSigningRoutes(router, api);
+    addBatchRoutes(router, api);
     return router;
 }
 

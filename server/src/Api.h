@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <Poco/JSON/Object.h>
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include "Router.h"
@@ -38,6 +39,8 @@ struct HttpLimits {
     int maxQueued = 32;         ///< requests waiting for a worker; beyond: 503 + Retry-After
     int timeoutSeconds = 30;    ///< socket reads, and the longest wait for a worker
     int rateLimitPerMinute = 600;  ///< per API key, per instance; 0: no limit
+    std::size_t maxBatchBytes = 64 * 1024 * 1024;  ///< POST /v1/documents/batch: the whole NDJSON body
+    int maxBatchLines = 5000;                       ///< POST /v1/documents/batch: documents per request
 };
 
 /// Error{kInvalidArgument, "config.invalid"} for a value out of range.
@@ -109,6 +112,8 @@ private:
     std::ostream& out_;
 };
 
+class WebhookDispatcher;
+
 struct Api {
     storage::DocumentStore* store = nullptr;
     const storage::RetentionPolicies* retention = nullptr;
@@ -121,6 +126,8 @@ struct Api {
     HttpLimits limits;
     Metrics* metrics = nullptr;
     RateLimiter* rateLimiter = nullptr;
+    /// The webhooks' administration (the admin routes); null: those routes answer 503.
+    WebhookDispatcher* webhooks = nullptr;
     std::function<std::int64_t()> clock;
 
     /// Records an event as the request's principal.
@@ -138,6 +145,18 @@ void addDocumentRoutes(Router& router, const Api& api);
 void addAuditRoutes(Router& router, const Api& api);
 void addSubjectRoutes(Router& router, const Api& api);
 void addVerifyRoutes(Router& router, const Api& api);
+void addAdminRoutes(Router& router, const Api& api);
+void addRetentionRoutes(Router& router, const Api& api);
+void addSigningRoutes(Router& router, const Api& api);
+void addBatchRoutes(Router& router, const Api& api);
+
+/// POST /v1/documents' one code path, which the batch runs for each line: the request object
+/// (template, templateVersion, data, caseNumber, subjects) checked, issued, sealed and stored.
+/// ValidationError with every violation for bad input; nothing is stored then.
+service::IssueResult issueDocument(const Api& api, const RequestContext& ctx, const Poco::JSON::Object::Ptr& body,
+                                   const std::string& idempotencyKey);
+/// The answer to an issue: {"id", "replayed", "sha256", "subjects", "legal_basis", "archival_duty"}.
+Poco::JSON::Object::Ptr issuedJson(const service::IssueResult& result);
 
 /// The router with every route above (the handlers keep a reference to \p api).
 Router buildRouter(const Api& api);

@@ -280,6 +280,30 @@ IssuedUser Authenticator::createUser(const std::string& tenantId, const std::str
     return issued;
 }
 
+std::vector<storage::UserRecord> Authenticator::users(const std::string& tenantId) { return repository_.users(tenantId); }
+
+void Authenticator::setUserDisabled(const std::string& tenantId, const std::string& userId, bool disabled) {
+    if (!repository_.setUserDisabled(tenantId, userId, disabled)) {
+        throw Error(ErrorCode::kNotFound, "auth.user_unknown", "tenant " + tenantId + " has no user " + userId);
+    }
+    // authenticateSession refuses a disabled user anyway; deleting the rows makes it final.
+    if (disabled) repository_.deleteSessionsOfUser(userId, "");
+}
+
+IssuedUser Authenticator::resetPassword(const std::string& tenantId, const std::string& userId) {
+    const auto user = repository_.user(userId);
+    if (!user || user->tenantId != tenantId) {
+        throw Error(ErrorCode::kNotFound, "auth.user_unknown", "tenant " + tenantId + " has no user " + userId);
+    }
+    IssuedUser issued;
+    issued.id = userId;
+    issued.oneTimePassword = base64Url(randomBytes(kOneTimePasswordBytes));
+    repository_.setPassword(userId, hashPassword(issued.oneTimePassword), true);
+    repository_.deleteSessionsOfUser(userId, "");
+    repository_.recordSuccessfulLogin(userId);  // clears the failure count and the lock
+    return issued;
+}
+
 Session Authenticator::login(const std::string& login, const std::string& password, std::int64_t now) {
     const auto user = validLogin(login) && password.size() <= kMaxPasswordBytes ? repository_.userByLogin(login) : std::nullopt;
     if (!user) {

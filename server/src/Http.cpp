@@ -169,15 +169,19 @@ const char* polishFor(ErrorCode code) {
 
 }  // namespace
 
-void sendError(Poco::Net::HTTPServerResponse& response, const Error& error) {
-    const auto status = statusFor(error.code());
-    const bool internal = status == HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+Poco::JSON::Object::Ptr errorBody(const Error& error) {
+    const bool internal = statusFor(error.code()) == HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
     // An internal failure's message may name files or hosts: the client gets the code only.
     const std::string en = internal ? "Internal error." : error.what();
     std::vector<Violation> violations;
     if (const auto* validation = dynamic_cast<const ValidationError*>(&error)) violations = validation->violations();
+    return errorBody(error.reason(), polishFor(error.code()), en, violations);
+}
+
+void sendError(Poco::Net::HTTPServerResponse& response, const Error& error) {
+    const auto status = statusFor(error.code());
     if (status == HTTPResponse::HTTP_SERVICE_UNAVAILABLE && !response.has("Retry-After")) response.set("Retry-After", "5");
-    sendJson(response, status, errorBody(error.reason(), polishFor(error.code()), en, violations));
+    sendJson(response, status, errorBody(error));
 }
 
 void sendError(Poco::Net::HTTPServerResponse& response, Status status, const std::string& code, const std::string& pl,

@@ -50,6 +50,9 @@ void sendBytes(Poco::Net::HTTPServerResponse& response, Status status, const std
 /// {"error": {"code", "message_pl", "message_en", "violations": [{"pointer", "code", "message"}]}}
 Poco::JSON::Object::Ptr errorBody(const std::string& code, const std::string& pl, const std::string& en,
                                   const std::vector<Violation>& violations = {});
+/// An Error (a ValidationError with its violations) in that shape; an internal failure's message
+/// is replaced by "Internal error." (it may name files or hosts). Also one line of a batch answer.
+Poco::JSON::Object::Ptr errorBody(const Error& error);
 /// An Error (a ValidationError with its violations) in that shape, with its mapped status.
 void sendError(Poco::Net::HTTPServerResponse& response, const Error& error);
 void sendError(Poco::Net::HTTPServerResponse& response, Status status, const std::string& code, const std::string& pl,

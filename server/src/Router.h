@@ -24,6 +24,8 @@ struct RequestContext {
     std::map<std::string, std::string> params;  ///< the path template's {names}
     std::map<std::string, std::string> query;   ///< decoded; the last value of a repeated name
     std::optional<Principal> principal;         ///< set for every route that has roles
+    /// A web page's session (its cookie token and whether the password must change first).
+    std::optional<Session> session;
 
     const std::string& param(const std::string& name) const { return params.at(name); }
     std::optional<std::string> queryValue(const std::string& name) const;

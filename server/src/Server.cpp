@@ -3,12 +3,14 @@
 
 #include "Api.h"
 #include "CheckpointJob.h"
+#include "FirstAdmin.h"
 #include "Http.h"
 #include "OpenApi.h"
 #include "RetentionJob.h"
 #include "Webhooks.h"
 #include "Router.h"
 #include "kooperdoc/server/StorageSetup.h"
+#include "web/Web.h"
 
 #include <cctype>
 #include <chrono>
@@ -32,6 +34,9 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
@@ -79,6 +84,7 @@ std::map<std::string, std::string> queryOf(const std::string& uri) {
 struct Services {
     Api api;
     Router router;
+    Router webRouter;  ///< the Polish web UI: session cookies, HTML answers (web/Web.h)
     Authenticator* authenticator = nullptr;
     Admission* admission = nullptr;
     RateLimiter* rateLimiter = nullptr;
@@ -93,18 +99,19 @@ public:
     void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
         const auto started = std::chrono::steady_clock::now();
         ++services_.metrics->inFlight();
-        RequestContext ctx{request, response, requestIdOf(request), {}, {}, std::nullopt};
+        RequestContext ctx{request, response, requestIdOf(request), {}, {}, std::nullopt, std::nullopt};
         response.set("X-Request-Id", ctx.requestId);
         std::string routePattern = "unmatched";
         std::string errorCode;
         bool admitted = false;
+        bool page = false;  ///< a web UI route: failures answer with a page, not JSON
         try {
             if (!services_.admission->enter(std::chrono::seconds(services_.api.limits.timeoutSeconds))) {
                 response.set("Retry-After", "1");
                 throw Error(ErrorCode::kUnavailable, "server.overloaded", "too many requests in progress; retry later");
             }
             admitted = true;
-            dispatch(ctx, routePattern);
+            dispatch(ctx, routePattern, page);
         } catch (const MethodNotAllowed& e) {
             http::discardBody(request, response, services_.api.limits.maxBodyBytes);
             errorCode = "method.not_allowed";
@@ -119,7 +126,11 @@ public:
                 // closing on unread bytes resets the connection and the client never sees why.
                 const auto limit = services_.api.limits.maxBodyBytes;
                 http::discardBody(request, response, e.code() == ErrorCode::kPayloadTooLarge ? 2 * limit : limit);
-                http::sendError(response, e);
+                if (page) {
+                    web::sendError(ctx, e);
+                } else {
+                    http::sendError(response, e);
+                }
             });
         } catch (const std::exception& e) {
             errorCode = "internal";
@@ -154,11 +165,19 @@ private:
 
     const Services& services_;
 
-    void dispatch(RequestContext& ctx, std::string& routePattern) {
+    void dispatch(RequestContext& ctx, std::string& routePattern, bool& page) {
         const auto& uri = ctx.request.getURI();
         const auto path = uri.substr(0, uri.find('?'));
-        auto match = services_.router.match(ctx.request.getMethod(), path);
-        if (match.route == nullptr && ctx.request.getMethod() == "HEAD") match = services_.router.match("GET", path);
+        const auto matchIn = [&](const Router& router) {
+            auto found = router.match(ctx.request.getMethod(), path);
+            if (found.route == nullptr && ctx.request.getMethod() == "HEAD") found = router.match("GET", path);
+            return found;
+        };
+        auto match = matchIn(services_.router);
+        if (match.allowed.empty()) {
+            match = matchIn(services_.webRouter);
+            page = !match.allowed.empty();
+        }
         if (match.allowed.empty()) throw Error(ErrorCode::kNotFound, "route.unknown", "no such resource");
         if (match.route == nullptr) {
             std::string allow;
@@ -170,7 +189,15 @@ private:
         ctx.params = std::move(match.params);
         ctx.query = queryOf(uri);
         if (!route.roles.empty()) {
-            authenticate(ctx);
+            if (page) {
+                web::authenticate(ctx, *services_.authenticator, wallClock());
+                // A one-time password is changed before anything else is done with the account.
+                if (ctx.session->mustChangePassword && route.pattern != "/haslo" && route.pattern != "/wyloguj") {
+                    throw Error(ErrorCode::kFailedPrecondition, "auth.password_change_required", "change the one-time password first");
+                }
+            } else {
+                authenticate(ctx);
+            }
             if (!allows(route, ctx.who().role)) {
                 throw Error(ErrorCode::kPermissionDenied, "auth.forbidden",
                             std::string("the role ") + toString(ctx.who().role) + " may not use " + route.method + " " + route.pattern);
@@ -244,6 +271,8 @@ HttpLimits loadHttpLimits(const Poco::Util::AbstractConfiguration& config) {
     limits.maxQueued = intSetting(config, "kooperdoc.http.max_queued", limits.maxQueued, 0);
     limits.timeoutSeconds = intSetting(config, "kooperdoc.http.timeout_seconds", limits.timeoutSeconds, 1);
     limits.rateLimitPerMinute = intSetting(config, "kooperdoc.http.rate_limit_per_minute", limits.rateLimitPerMinute, 0);
+    limits.maxBatchBytes = static_cast<std::size_t>(intSetting(config, "kooperdoc.http.max_batch_bytes", static_cast<int>(limits.maxBatchBytes), 1024));
+    limits.maxBatchLines = intSetting(config, "kooperdoc.http.max_batch_lines", limits.maxBatchLines, 1);
     return limits;
 }
 
@@ -331,6 +360,16 @@ protected:
             webhooks.setOnQueued([job = webhookJob.get()] { job->wake(); });
         }
         Authenticator authenticator(store->repository(), loadAuthPolicy(config()));
+        if (config().getBool("kooperdoc.bootstrap.first_admin", true)) {
+            const auto first = createFirstAdmin(*store, authenticator, auditLog, config().getString("kooperdoc.bootstrap.tenant", "default"),
+                                                config().getString("kooperdoc.bootstrap.admin_login", "admin"), wallClock());
+            if (first) {
+                // On stdout, before "listening on": the README's run command shows it to the person starting it.
+                std::cout << "kooperdoc: first administrator \"" << first->login << "\" (tenant " << first->tenantId
+                          << "), one-time password: " << first->oneTimePassword << "\n"
+                          << "kooperdoc: the password is shown only now; log in at /logowanie and set your own" << std::endl;
+            }
+        }
         Metrics metrics;
         RateLimiter rateLimiter(limits.rateLimitPerMinute);
         Admission admission(limits.maxThreads, limits.maxQueued);
@@ -347,8 +386,10 @@ protected:
         services.api.limits = limits;
         services.api.metrics = &metrics;
         services.api.rateLimiter = &rateLimiter;
+        services.api.webhooks = &webhooks;
         services.api.clock = wallClock;
         services.router = buildRouter(services.api);
+        services.webRouter = web::buildWebRouter(services.api);
         services.authenticator = &authenticator;
         services.admission = &admission;
         services.rateLimiter = &rateLimiter;
@@ -366,20 +407,31 @@ protected:
                                                           &auditLog, [] { return wallClock(); });
         }
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(bind, port));
-        auto* params = new Poco::Net::HTTPServerParams;
         // Poco's pool takes the workers and the waiting room: Admission decides who works and
         // answers 503 to the rest, which Poco itself would only drop.
         const int poolSize = limits.maxThreads + limits.maxQueued + 2;
-        params->setMaxThreads(poolSize);
-        params->setMaxQueued(poolSize);
-        params->setTimeout(Poco::Timespan(limits.timeoutSeconds, 0));
-        params->setKeepAliveTimeout(Poco::Timespan(5, 0));
-        Poco::ThreadPool pool(2, poolSize);
-        Poco::Net::HTTPServer server(new HandlerFactory(services), pool, socket, params);
+        // Each listener owns its parameters (a reference-counted object that must not be shared raw).
+        const auto serverParams = [&] {
+            Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+            params->setMaxThreads(poolSize);
+            params->setMaxQueued(poolSize);
+            params->setTimeout(Poco::Timespan(limits.timeoutSeconds, 0));
+            params->setKeepAliveTimeout(Poco::Timespan(5, 0));
+            return params;
+        };
+        auto secureSocket = secureServerSocket(bind);
+        Poco::ThreadPool pool(2, secureSocket ? 2 * poolSize : poolSize);
+        Poco::Net::HTTPServer server(new HandlerFactory(services), pool, socket, serverParams());
         server.start();
+        std::unique_ptr<Poco::Net::HTTPServer> secureServer;
+        if (secureSocket) {
+            secureServer = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(services), pool, *secureSocket, serverParams());
+            secureServer->start();
+        }
         // Port 0 lets the system choose; print the real one so scripts and tests can find it.
-        std::cout << "kooperdoc: listening on http://" << (bind == "0.0.0.0" ? "localhost" : bind) << ":"
-                  << socket.address().port() << std::endl;
+        const std::string host = bind == "0.0.0.0" ? "localhost" : bind;
+        std::cout << "kooperdoc: listening on http://" << host << ":" << socket.address().port() << std::endl;
+        if (secureSocket) std::cout << "kooperdoc: listening on https://" << host << ":" << secureSocket->address().port() << std::endl;
         jsonLog.write({{"level", "info"}, {"msg", "listening"}, {"port", std::to_string(socket.address().port())}});
         if (retentionJob) retentionJob->start();
         if (checkpointJob) checkpointJob->start();
@@ -390,11 +442,13 @@ protected:
         // Stop accepting, then let in-flight requests finish (bounded by the request timeout)
         // before the store and the log they use go away.
         server.stop();
+        if (secureServer) secureServer->stop();
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limits.timeoutSeconds);
         while (metrics.inFlight().load() > 0 && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         server.stopAll(true);
+        if (secureServer) secureServer->stopAll(true);
         pool.joinAll();
         // No request can queue a delivery any more: the job may stop (what is queued stays queued).
         auditLog.setObserver({});
@@ -405,6 +459,30 @@ protected:
 
 private:
     bool helpRequested_ = false;
+
+    /// The HTTPS listener of kooperdoc.https.* (none when kooperdoc.https.port is not set): TLS 1.2
+    /// or newer with the configured certificate chain and key (PEM).
+    std::unique_ptr<Poco::Net::SecureServerSocket> secureServerSocket(const std::string& bind) {
+        if (!config().has("kooperdoc.https.port")) return nullptr;
+        const auto port = static_cast<Poco::UInt16>(intSetting(config(), "kooperdoc.https.port", 0, 0));
+        const auto certificate = config().getString("kooperdoc.https.certificate", "");
+        const auto key = config().getString("kooperdoc.https.private_key", "");
+        if (certificate.empty() || key.empty()) {
+            throw Error(ErrorCode::kInvalidArgument, "config.invalid",
+                        "kooperdoc.https.port needs kooperdoc.https.certificate and kooperdoc.https.private_key");
+        }
+        try {
+            Poco::Net::initializeSSL();
+            Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, key, certificate, "",
+                                                                     Poco::Net::Context::VERIFY_NONE, 9, false,
+                                                                     "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES");
+            context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+            context->enableSessionCache(true, "kooperdoc");
+            return std::make_unique<Poco::Net::SecureServerSocket>(Poco::Net::SocketAddress(bind, port), 64, context);
+        } catch (const Poco::Exception& e) {
+            throw Error(ErrorCode::kInvalidArgument, "config.invalid", "the HTTPS listener cannot start: " + e.displayText());
+        }
+    }
     std::string dataDir_;
 
     void setDataDir(const std::string&, const std::string& dir) { dataDir_ = dir; }

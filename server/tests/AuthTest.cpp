@@ -354,3 +354,43 @@ TEST_CASE("the policy comes from the kooperdoc.auth keys, each with AuthPolicy's
     config->setString("kooperdoc.auth.max_failed_logins", "five");
     CHECK(reasonOf([&] { loadAuthPolicy(*config); }) == "config.invalid");
 }
+
+TEST_CASE("a disabled user can neither log in nor keep a session, until enabled again", "[server][auth]") {
+    Fixture f;
+    const auto id = f.userWithPassword("ewa.k", "the right password");
+    const auto session = f.auth.login("ewa.k", "the right password", kNow);
+    CHECK(f.auth.users("ops-a").size() == 1);
+    CHECK(f.auth.users("ops-b").empty());
+
+    // Another tenant's admin cannot reach the user: the same answer as for no user at all.
+    CHECK(reasonOf([&] { f.auth.setUserDisabled("ops-b", id, true); }) == "auth.user_unknown");
+    CHECK(reasonOf([&] { f.auth.setUserDisabled("ops-a", "no-such-user", true); }) == "auth.user_unknown");
+    CHECK_FALSE(f.repository->user(id)->disabled);
+
+    f.auth.setUserDisabled("ops-a", id, true);
+    CHECK(f.repository->user(id)->disabled);
+    CHECK(reasonOf([&] { f.auth.authenticateSession(session.token, kNow + 1); }) == "auth.session_invalid");
+    CHECK_FALSE(f.repository->session(sha256Hex(session.token)));
+    // The right password gets the answer a wrong one gets: nothing tells the account exists.
+    CHECK(reasonOf([&] { f.auth.login("ewa.k", "the right password", kNow + 2); }) == "auth.login_failed");
+
+    f.auth.setUserDisabled("ops-a", id, false);
+    CHECK(f.auth.login("ewa.k", "the right password", kNow + 3).principal.actorId == "user:" + id);
+}
+
+TEST_CASE("a reset password is a new one-time password that ends sessions and lifts the lock", "[server][auth]") {
+    Fixture f;
+    const auto id = f.userWithPassword("ewa.k", "the right password");
+    const auto session = f.auth.login("ewa.k", "the right password", kNow);
+    for (int i = 0; i < 5; ++i) CHECK_THROWS(f.auth.login("ewa.k", "a wrong password", kNow + 1));
+    CHECK(reasonOf([&] { f.auth.login("ewa.k", "the right password", kNow + 2); }) == "auth.locked");
+
+    CHECK(reasonOf([&] { f.auth.resetPassword("ops-b", id); }) == "auth.user_unknown");
+    const auto reset = f.auth.resetPassword("ops-a", id);
+    CHECK(reset.id == id);
+    CHECK(reset.oneTimePassword.size() == 20);
+    CHECK(reasonOf([&] { f.auth.authenticateSession(session.token, kNow + 3); }) == "auth.session_invalid");
+    CHECK(reasonOf([&] { f.auth.login("ewa.k", "the right password", kNow + 4); }) == "auth.login_failed");
+    const auto fresh = f.auth.login("ewa.k", reset.oneTimePassword, kNow + 5);
+    CHECK(fresh.mustChangePassword);
+}

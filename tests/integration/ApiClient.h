@@ -38,6 +38,7 @@ struct Reply {
     std::string body;
     std::string contentType;
     std::map<std::string, std::string> headers;
+    std::vector<std::string> setCookies;  ///< every Set-Cookie header (headers keeps only one)
 
     Object::Ptr json() const {
         INFO(body);
@@ -129,6 +130,10 @@ public:
     }
 
     const std::string& key(const std::string& tenantRole) const { return keys_.at(tenantRole); }
+#ifdef KOOPERDOC_TEST_POSTGRES
+    /// The service's own database in the throw-away cluster.
+    const std::string& database() const { return database_; }
+#endif
     const std::string& dir() const { return dir_; }
     ServerProcess& server() { return *server_; }
 
@@ -147,7 +152,10 @@ public:
         Reply reply;
         reply.status = static_cast<int>(response.getStatus());
         reply.contentType = response.getContentType();
-        for (const auto& [name, value] : response) reply.headers[Poco::toLower(name)] = value;
+        for (const auto& [name, value] : response) {
+            reply.headers[Poco::toLower(name)] = value;
+            if (Poco::toLower(name) == "set-cookie") reply.setCookies.push_back(value);
+        }
         Poco::StreamCopier::copyToString(in, reply.body);
         return reply;
     }

@@ -427,3 +427,34 @@ TEST_CASE("SIGTERM lets a request in flight finish before the service exits", "[
     INFO(created.body);
     CHECK(created.status == 201);
 }
+
+#ifdef KOOPERDOC_TEST_POSTGRES
+TEST_CASE("/readyz answers 503 while the database refuses connections, and ready again after", "[api][readyz]") {
+    Api api;
+    CHECK(api.call("GET", "/readyz").status == 200);
+    const std::string server = KOOPERDOC_TEST_POSTGRES;
+    const auto run = [&](const std::string& statement) {
+        const auto result = psqlCommand(server + " dbname=postgres", statement);
+        INFO(statement << "\n" << result.output);
+        REQUIRE(result.exitCode == 0);
+    };
+    // The database goes away under the running service: no new connections, the open ones cut.
+    run("ALTER DATABASE " + api.database() + " WITH ALLOW_CONNECTIONS false");
+    run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + api.database() + "'");
+    const auto down = api.call("GET", "/readyz");
+    INFO(down.body);
+    CHECK(down.status == 503);
+    CHECK(down.errorCode() == "storage.unavailable");
+    CHECK(api.call("GET", "/healthz").status == 200);  // alive, only not ready
+    // A request that needs the database fails cleanly instead of hanging.
+    CHECK(api.call("GET", "/v1/documents", api.key("gops/auditor")).status >= 500);
+    run("ALTER DATABASE " + api.database() + " WITH ALLOW_CONNECTIONS true");
+    int status = 0;
+    for (int i = 0; i < 50 && status != 200; ++i) {
+        status = api.call("GET", "/readyz").status;
+        if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(status == 200);
+    CHECK(api.call("GET", "/v1/documents", api.key("gops/auditor")).status == 200);
+}
+#endif

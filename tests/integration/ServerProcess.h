@@ -56,6 +56,11 @@ public:
     const std::string& url() const { return url_; }
     /// The lines serve printed before "listening on".
     const std::string& banner() const { return banner_; }
+    /// The next line serve prints on stdout ("" at its end).
+    std::string readLine() {
+        char line[512] = {};
+        return fgets(line, sizeof line, out_) != nullptr ? std::string(line) : std::string();
+    }
     int stop() {
         kill(pid_, SIGTERM);
         int status = 0;

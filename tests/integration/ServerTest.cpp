@@ -98,3 +98,50 @@ TEST_CASE("the service's retention sweep proposes what is due and erases nothing
     CHECK(readFile(dir + "/old.pdf").rfind("%PDF", 0) == 0);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("serve creates a first administrator once and listens on HTTPS with TLS 1.2 or newer", "[server][https]") {
+    const auto dir = scratchDir("serve-https");
+    const auto made = runCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + quote(dir + "/key.pem") +
+                                 " -out " + quote(dir + "/cert.pem") + " -days 2 -subj /CN=localhost" +
+                                 " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>&1");
+    INFO(made.output);
+    REQUIRE(made.exitCode == 0);
+    writeFile(dir + "/kooperdoc.properties", "kooperdoc.https.port = 0\nkooperdoc.https.certificate = " + dir +
+                                                 "/cert.pem\nkooperdoc.https.private_key = " + dir +
+                                                 "/key.pem\nkooperdoc.retention.sweep_interval = 0\n"
+                                                 "kooperdoc.signing.identity.dir = " + dir + "/identity\n");
+    const std::vector<std::string> args{"--config", dir + "/kooperdoc.properties", "--data-dir", dir + "/data"};
+    std::string password;
+    {
+        ServerProcess server(args);
+        std::smatch m;
+        const auto banner = server.banner();
+        INFO(banner);
+        REQUIRE(std::regex_search(banner, m, std::regex("first administrator \"admin\" \\(tenant default\\), one-time password: (\\S+)")));
+        password = m[1];
+        const auto line = server.readLine();
+        REQUIRE(std::regex_search(line, m, std::regex("listening on (https://127\\.0\\.0\\.1:[0-9]+)")));
+        const std::string https = m[1];
+        const auto curl = "curl -s --cacert " + quote(dir + "/cert.pem") + " ";
+        CHECK(runCommand(curl + quote(https + "/healthz")).output == "{\"status\":\"ok\"}");
+        // TLS 1.1 and older are refused.
+        CHECK(runCommand("curl -s -k --tls-max 1.1 " + quote(https + "/healthz")).exitCode != 0);
+        // The printed password logs the administrator in over HTTPS; the session cookie is Secure.
+        const auto jar = quote(dir + "/cookies");
+        REQUIRE(runCommand(curl + "-c " + jar + " -o /dev/null " + quote(https + "/logowanie")).exitCode == 0);
+        const auto jarText = readFile(dir + "/cookies");
+        REQUIRE(std::regex_search(jarText, m, std::regex("kd_login\\s+(\\S+)")));
+        const auto login = runCommand(curl + "-i -b " + jar + " --data-urlencode login=admin --data-urlencode " +
+                                      quote("password=" + password) + " --data-urlencode " + quote("login_csrf=" + std::string(m[1])) + " " +
+                                      quote(https + "/logowanie"));
+        INFO(login.output);
+        CHECK(login.output.find("HTTP/1.1 303") == 0);
+        CHECK(login.output.find("Location: /haslo") != std::string::npos);
+        CHECK(std::regex_search(login.output, std::regex("Set-Cookie: kd_session=[^;]+;[^\\r\\n]*secure", std::regex::icase)));
+        CHECK(server.stop() == 0);
+    }
+    // Once someone exists, a restart creates nobody and prints no password.
+    ServerProcess again(args);
+    CHECK(again.banner().find("one-time password") == std::string::npos);
+    CHECK(again.banner().find(password) == std::string::npos);
+}

@@ -147,4 +147,12 @@ std::string renderReportHtml(const VerificationReport& report, std::string_view 
     return out;
 }
 
+std::string renderReportHtmlFragment(const VerificationReport& report, std::string_view fileName) {
+    const auto document = buildReportDocument(report, fileName, 0);
+    std::string out = "<section class=\"report\">\n";
+    writeBlocks(out, document.blocks, false, verdictClass(report));
+    out += "</section>\n";
+    return out;
+}
+
 } // namespace kooperdoc::verify

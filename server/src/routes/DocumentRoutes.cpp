@@ -121,67 +121,9 @@ Object::Ptr documentBody(const Api& api, const storage::DocumentRecord& d) {
 void createDocument(const Api& api, RequestContext& ctx) {
     http::requireMediaType(ctx.request, {"application/json"});
     const auto body = http::parseJsonObject(http::readBody(ctx.request, api.limits.maxBodyBytes));
-    std::vector<Violation> violations;
-    const auto stringField = [&](const char* name, bool required) -> std::string {
-        if (!body->has(name)) {
-            if (required) violations.push_back(violation(std::string("/") + name, "schema.required", "Pole jest wymagane.", "required"));
-            return {};
-        }
-        if (!body->get(name).isString()) {
-            violations.push_back(violation(std::string("/") + name, "request.type", "Pole musi być tekstem.", "must be a string"));
-            return {};
-        }
-        return body->getValue<std::string>(name);
-    };
-    const auto templateId = stringField("template", true);
-    const auto caseNumber = stringField("caseNumber", false);
-    const auto version = stringField("templateVersion", false);
-    if (!body->has("data") || body->get("data").type() != typeid(Object::Ptr)) {
-        violations.push_back(violation("/data", "schema.required", "Pole data (obiekt) jest wymagane.", "data (an object) is required"));
-    }
-    // Request-shape problems first: the template's own validation needs a template and data.
-    if (!violations.empty()) throw ValidationError(violations);
-    const templates::Template* tmpl = nullptr;
-    try {
-        tmpl = &templates::Catalog::builtIn().get(templateId, version);
-    } catch (const Error& e) {
-        if (e.code() != ErrorCode::kNotFound) throw;
-        throw ValidationError({violation("/template", e.reason(), "Nie ma takiego szablonu.", e.what())});
-    }
-    const auto data = body->get("data");
-    if (body->has("subjects")) checkSubjects(body->get("subjects"), *tmpl, data, violations);
-    if (!violations.empty()) throw ValidationError(violations);
-    if (api.signing == nullptr) throw Error(ErrorCode::kUnavailable, "signing.unavailable", "no seal is configured");
-
-    service::IssueRequest request;
-    request.tenantId = ctx.who().tenantId;
-    request.tmpl = tmpl;
-    request.input = data;
-    request.caseRef = caseNumber;
-    request.idempotencyKey = ctx.request.get("Idempotency-Key", "");
-    if (request.idempotencyKey.size() > 200) {
-        throw Error(ErrorCode::kInvalidArgument, "request.idempotency_key_invalid", "Idempotency-Key is longer than 200 characters");
-    }
-    request.seal = true;
-    request.now = api.clock();
-    request.actor = api.actor(ctx);
-    const SigningSetup& setup = *api.signing;
-    const std::int64_t signingTime = request.now;
-    service::DocumentIssuer issuer(*api.store, *api.retention, *api.log, [&setup, signingTime](const pdf::RenderedPdf& rendered) {
-        return signing::sealRendered(rendered, setup.sealIdentity(), setup.level, setup.context, signingTime);
-    });
-    // Issuing validates the data, so every violation comes back at once as a ValidationError.
-    const auto result = issuer.issue(request);
-    if (!result.replayed) api.metrics->documentCreated();
-    Object::Ptr answer = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    answer->set("id", result.documentId);
-    answer->set("replayed", result.replayed);
-    answer->set("sha256", result.sha256);
-    answer->set("subjects", static_cast<int>(result.subjects));
-    answer->set("legal_basis", result.legalBasis);
-    answer->set("archival_duty", result.archivalDuty);
+    const auto result = issueDocument(api, ctx, body, ctx.request.get("Idempotency-Key", ""));
     ctx.response.set("Location", "/v1/documents/" + result.documentId);
-    http::sendJson(ctx.response, result.replayed ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_CREATED, answer);
+    http::sendJson(ctx.response, result.replayed ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_CREATED, issuedJson(result));
 }
 
 void listDocuments(const Api& api, RequestContext& ctx) {
@@ -292,6 +234,74 @@ void withdrawConsent(const Api& api, RequestContext& ctx) {
 }
 
 }  // namespace
+
+service::IssueResult issueDocument(const Api& api, const RequestContext& ctx, const Object::Ptr& body,
+                                   const std::string& idempotencyKey) {
+    std::vector<Violation> violations;
+    const auto stringField = [&](const char* name, bool required) -> std::string {
+        if (!body->has(name)) {
+            if (required) violations.push_back(violation(std::string("/") + name, "schema.required", "Pole jest wymagane.", "required"));
+            return {};
+        }
+        if (!body->get(name).isString()) {
+            violations.push_back(violation(std::string("/") + name, "request.type", "Pole musi być tekstem.", "must be a string"));
+            return {};
+        }
+        return body->getValue<std::string>(name);
+    };
+    const auto templateId = stringField("template", true);
+    const auto caseNumber = stringField("caseNumber", false);
+    const auto version = stringField("templateVersion", false);
+    if (!body->has("data") || body->get("data").type() != typeid(Object::Ptr)) {
+        violations.push_back(violation("/data", "schema.required", "Pole data (obiekt) jest wymagane.", "data (an object) is required"));
+    }
+    // Request-shape problems first: the template's own validation needs a template and data.
+    if (!violations.empty()) throw ValidationError(violations);
+    const templates::Template* tmpl = nullptr;
+    try {
+        tmpl = &templates::Catalog::builtIn().get(templateId, version);
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::kNotFound) throw;
+        throw ValidationError({violation("/template", e.reason(), "Nie ma takiego szablonu.", e.what())});
+    }
+    const auto data = body->get("data");
+    if (body->has("subjects")) checkSubjects(body->get("subjects"), *tmpl, data, violations);
+    if (!violations.empty()) throw ValidationError(violations);
+    if (api.signing == nullptr) throw Error(ErrorCode::kUnavailable, "signing.unavailable", "no seal is configured");
+
+    service::IssueRequest request;
+    request.tenantId = ctx.who().tenantId;
+    request.tmpl = tmpl;
+    request.input = data;
+    request.caseRef = caseNumber;
+    request.idempotencyKey = idempotencyKey;
+    if (request.idempotencyKey.size() > 200) {
+        throw Error(ErrorCode::kInvalidArgument, "request.idempotency_key_invalid", "Idempotency-Key is longer than 200 characters");
+    }
+    request.seal = true;
+    request.now = api.clock();
+    request.actor = api.actor(ctx);
+    const SigningSetup& setup = *api.signing;
+    const std::int64_t signingTime = request.now;
+    service::DocumentIssuer issuer(*api.store, *api.retention, *api.log, [&setup, signingTime](const pdf::RenderedPdf& rendered) {
+        return signing::sealRendered(rendered, setup.sealIdentity(), setup.level, setup.context, signingTime);
+    });
+    // Issuing validates the data, so every violation comes back at once as a ValidationError.
+    const auto result = issuer.issue(request);
+    if (!result.replayed) api.metrics->documentCreated();
+    return result;
+}
+
+Object::Ptr issuedJson(const service::IssueResult& result) {
+    Object::Ptr answer = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    answer->set("id", result.documentId);
+    answer->set("replayed", result.replayed);
+    answer->set("sha256", result.sha256);
+    answer->set("subjects", static_cast<int>(result.subjects));
+    answer->set("legal_basis", result.legalBasis);
+    answer->set("archival_duty", result.archivalDuty);
+    return answer;
+}
 
 void addDocumentRoutes(Router& router, const Api& api) {
     router.add("POST", "/v1/documents", roles({Role::kIntake}), [&api](RequestContext& ctx) { createDocument(api, ctx); });

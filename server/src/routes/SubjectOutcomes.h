@@ -20,4 +20,7 @@ Poco::JSON::Object::Ptr outcomesJson(const std::string& subjectId, const std::ve
 void recordOutcomes(const Api& api, const RequestContext& ctx, const std::string& type, const std::string& subjectId,
                     const std::vector<storage::ErasureOutcome>& outcomes);
 
+/// The person's data as application/zip (service::exportSubject), recorded as subject.exported.
+void sendSubjectExport(const Api& api, RequestContext& ctx, const std::string& subjectId);
+
 }  // namespace kooperdoc::server

@@ -76,14 +76,18 @@ void search(const Api& api, RequestContext& ctx) {
     http::sendJson(ctx.response, HTTPResponse::HTTP_OK, answer);
 }
 
-void exportSubject(const Api& api, RequestContext& ctx) {
-    const auto& subjectId = ctx.param("id");
+}  // namespace
+
+void sendSubjectExport(const Api& api, RequestContext& ctx, const std::string& subjectId) {
     const auto exported = service::exportSubject(*api.store, ctx.who().tenantId, subjectId, api.clock());
     api.record(ctx, "subject.exported", "", sha256Hex(exported.zip),
                {{"subject", subjectId}, {"documents", std::to_string(exported.documents)}});
     ctx.response.set("Content-Disposition", "attachment; filename=\"" + subjectId + ".zip\"");
+    ctx.response.set("Cache-Control", "no-store");
     http::sendBytes(ctx.response, HTTPResponse::HTTP_OK, exported.zip, "application/zip");
 }
+
+namespace {
 
 void eraseSubject(const Api& api, RequestContext& ctx) {
     const auto& subjectId = ctx.param("id");
@@ -99,7 +103,7 @@ void eraseSubject(const Api& api, RequestContext& ctx) {
 
 void addSubjectRoutes(Router& router, const Api& api) {
     router.add("POST", "/v1/subjects/search", roles({Role::kDpo}), [&api](RequestContext& ctx) { search(api, ctx); });
-    router.add("GET", "/v1/subjects/{id}/export", roles({Role::kDpo}), [&api](RequestContext& ctx) { exportSubject(api, ctx); });
+    router.add("GET", "/v1/subjects/{id}/export", roles({Role::kDpo}), [&api](RequestContext& ctx) { sendSubjectExport(api, ctx, ctx.param("id")); });
     router.add("DELETE", "/v1/subjects/{id}", roles({Role::kDpo}), [&api](RequestContext& ctx) { eraseSubject(api, ctx); });
 }
 

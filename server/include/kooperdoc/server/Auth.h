@@ -80,6 +80,15 @@ public:
     /// A person: login is their work login (not a PESEL), role and tenant fixed at creation.
     /// Error{kAlreadyExists, "auth.login_taken"}.
     IssuedUser createUser(const std::string& tenantId, const std::string& login, Role role, std::int64_t now);
+    /// The tenant's users (records with password hashes: callers show only what they must).
+    std::vector<storage::UserRecord> users(const std::string& tenantId);
+    /// A disabled user can neither log in nor use a session; disabling ends every session at once.
+    /// Error{kNotFound, "auth.user_unknown"} for a user of no or another tenant.
+    void setUserDisabled(const std::string& tenantId, const std::string& userId, bool disabled);
+    /// A new one-time password (shown once; to be changed at the next login), every session of
+    /// the user ended and any lock-out lifted: the way back for someone who forgot theirs.
+    /// Error{kNotFound, "auth.user_unknown"}.
+    IssuedUser resetPassword(const std::string& tenantId, const std::string& userId);
     /// Error{kUnauthenticated, "auth.login_failed"} (unknown login or wrong password: one answer),
     /// Error{kResourceExhausted, "auth.locked"} while locked out (the password is not checked).
     Session login(const std::string& login, const std::string& password, std::int64_t now);

@@ -37,6 +37,9 @@ doc::Document buildReportDocument(const VerificationReport& report, std::string_
 /// every value from the file is HTML-escaped. Deterministic.
 std::string renderReportHtml(const VerificationReport& report, std::string_view fileName);
 
+/// The same report as a section for a page of the web UI (no document, head or style of its own).
+std::string renderReportHtmlFragment(const VerificationReport& report, std::string_view fileName);
+
 /// The same content as PDF/A-3b (pdf::renderPdf). Deterministic for a fixed createdEpochSeconds.
 std::string renderReportPdf(const VerificationReport& report, std::string_view fileName,
                             std::int64_t createdEpochSeconds);
