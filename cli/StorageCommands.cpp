@@ -131,10 +131,6 @@ std::int64_t clockOf(const Arguments& a) {
 
 using service::isoTime;
 
-Poco::Dynamic::Var optionalTime(const std::optional<std::int64_t>& epoch) {
-    return epoch ? Poco::Dynamic::Var(isoTime(*epoch)) : Poco::Dynamic::Var();
-}
-
 void printJson(const Context& ctx, const Poco::Dynamic::Var& value) {
     if (value.type() == typeid(Object::Ptr)) {
         Poco::JSON::Stringifier::stringify(value.extract<Object::Ptr>(), ctx.out, 2);
@@ -493,16 +489,12 @@ int holdCommand(Context& ctx, const std::vector<std::string>& args) {
     EventRecorder events(ctx, a, store->repository(), clockOf(a));
     if (action == "place") {
         a.expectPositionals(1, "kooperdoc hold place --tenant T (--document ID | --case REF) --reason TEXT --by WHO");
-        storage::LegalHold hold;
-        hold.id = storage::randomId();
-        hold.tenantId = tenantId;
-        hold.documentId = a.value("--document").value_or("");
-        hold.caseRef = a.value("--case").value_or("");
-        if (hold.documentId.empty() == hold.caseRef.empty()) throw UsageError("hold place needs exactly one of --document and --case");
-        hold.reason = required(a, "--reason", "hold place");
-        hold.setBy = required(a, "--by", "hold place");
-        hold.setAt = clockOf(a);
-        store->repository().placeHold(hold);
+        const auto documentId = a.value("--document").value_or("");
+        const auto caseRef = a.value("--case").value_or("");
+        if (documentId.empty() == caseRef.empty()) throw UsageError("hold place needs exactly one of --document and --case");
+        const auto reason = required(a, "--reason", "hold place");
+        const auto hold = storage::placeLegalHold(store->repository(), tenantId, documentId, caseRef, reason,
+                                                  required(a, "--by", "hold place"), clockOf(a));
         // The reason and who set it are free text in the hold's row; the log keeps the hold's id.
         events.record("hold.placed", tenantId, hold.documentId, "",
                       {{"hold", hold.id}, {"scope", hold.documentId.empty() ? "case" : "document"}});
@@ -524,14 +516,7 @@ int holdCommand(Context& ctx, const std::vector<std::string>& args) {
 
 Object::Ptr statusJson(const storage::RetentionStatus& s) {
     Object::Ptr o = new Object;
-    o->set("document_id", s.documentId);
-    o->set("template_id", s.templateId);
-    o->set("rule", s.ruleId);
-    o->set("category", s.category);
-    o->set("action", s.action);
-    o->set("trigger_at", optionalTime(s.triggerAt));
-    o->set("ends_at", optionalTime(s.endsAt));
-    o->set("due", s.due);
+    service::setRetentionStatus(*o, s);
     if (!s.blockedBy.empty()) o->set("blocked_by", s.blockedBy);
     return o;
 }

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "Base64.h"
+#include "kooperdoc/core/Base64.h"
 #include "kooperdoc/core/Error.h"
 
 namespace kooperdoc::audit {

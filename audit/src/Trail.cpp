@@ -8,7 +8,7 @@
 
 #include <sstream>
 
-#include "Base64.h"
+#include "kooperdoc/core/Base64.h"
 #include "kooperdoc/core/Error.h"
 
 namespace kooperdoc::audit {

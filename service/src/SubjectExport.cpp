@@ -129,6 +129,17 @@ Object::Ptr documentJson(const storage::DocumentRecord& d) {
     return o;
 }
 
+void setRetentionStatus(Object& o, const storage::RetentionStatus& s) {
+    o.set("document_id", s.documentId);
+    o.set("template_id", s.templateId);
+    o.set("rule", s.ruleId);
+    o.set("category", s.category);
+    o.set("action", s.action);
+    o.set("trigger_at", optionalTime(s.triggerAt));
+    o.set("ends_at", optionalTime(s.endsAt));
+    o.set("due", s.due);
+}
+
 SubjectExport exportSubject(storage::DocumentStore& store, const std::string& tenantId, const std::string& subjectId, std::int64_t now) {
     if (!store.repository().subject(tenantId, subjectId)) {
         throw Error(ErrorCode::kNotFound, "storage.subject_unknown", "no data subject " + subjectId + " in this tenant");

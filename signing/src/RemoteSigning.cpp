@@ -10,28 +10,12 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
 
+#include "kooperdoc/core/Base64.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/signing/CmsCheck.h"
 
 namespace kooperdoc::signing {
 namespace {
-
-std::string base64(std::string_view bytes) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    encoder.close();
-    return out.str();
-}
-
-std::string unbase64(const std::string& text) {
-    std::istringstream in(text);
-    Poco::Base64Decoder decoder(in);
-    std::ostringstream out;
-    out << decoder.rdbuf();
-    return out.str();
-}
 
 [[noreturn]] void invalidState(const std::string& why) {
     throw Error(ErrorCode::kInvalidArgument, "remote.state_invalid", "not a remote signing state: " + why);
@@ -137,9 +121,14 @@ RemoteSigningState parseRemoteSigningState(std::string_view text) {
         state.certificateChainPem = json->getValue<std::string>("certificate_chain_pem");
         state.signingTime = json->getValue<std::int64_t>("signing_time");
         state.level = parsePadesLevel(json->getValue<std::string>("level"));
-        state.preparedPdf = unbase64(json->getValue<std::string>("prepared_pdf"));
-        state.signedAttributesDer = unbase64(json->getValue<std::string>("signed_attributes"));
-        if (json->has("cms")) state.cmsDer = unbase64(json->getValue<std::string>("cms"));
+        const auto bytes = [&](const std::string& name) {
+            auto decoded = unbase64(json->getValue<std::string>(name));
+            if (!decoded) invalidState(name + " is not base64");
+            return std::move(*decoded);
+        };
+        state.preparedPdf = bytes("prepared_pdf");
+        state.signedAttributesDer = bytes("signed_attributes");
+        if (json->has("cms")) state.cmsDer = bytes("cms");
         if (toHex(sha256(state.signedAttributesDer)) != json->getValue<std::string>("signed_attributes_sha256")) {
             invalidState("the signed attributes are damaged");
         }

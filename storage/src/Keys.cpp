@@ -7,7 +7,6 @@
 #include <openssl/rand.h>
 
 #include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include <memory>
 #include <sstream>
 
+#include "kooperdoc/core/Base64.h"
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/core/Utf8.h"
@@ -66,15 +66,6 @@ std::string hmacHex(const Key256& key, std::string_view data) {
         cryptoFailure("HMAC");
     }
     return toHex(mac, length);
-}
-
-std::string base64(std::string_view data) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder.write(data.data(), static_cast<std::streamsize>(data.size()));
-    encoder.close();
-    return out.str();
 }
 
 [[noreturn]] void invalidKey(const std::string& detail) {

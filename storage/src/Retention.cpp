@@ -327,4 +327,21 @@ std::vector<DisposalRecord> RetentionSweep::execute(const std::string& tenantId,
     return records;
 }
 
+LegalHold placeLegalHold(Repository& repository, const std::string& tenantId, const std::string& documentId,
+                         const std::string& caseRef, const std::string& reason, const std::string& setBy, std::int64_t setAt) {
+    if (documentId.empty() == caseRef.empty()) {
+        throw Error(ErrorCode::kInvalidArgument, "hold.target_invalid", "a hold names exactly one of a document and a case");
+    }
+    LegalHold hold;
+    hold.id = randomId();
+    hold.tenantId = tenantId;
+    hold.documentId = documentId;
+    hold.caseRef = caseRef;
+    hold.reason = reason;
+    hold.setBy = setBy;
+    hold.setAt = setAt;
+    repository.placeHold(hold);
+    return hold;
+}
+
 }  // namespace kooperdoc::storage

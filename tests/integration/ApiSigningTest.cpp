@@ -18,6 +18,7 @@
 #include <Poco/JSON/Object.h>
 
 #include "ApiClient.h"
+#include "kooperdoc/core/Base64.h"
 #include "kooperdoc/core/Digest.h"
 
 using namespace kooperdoc;
@@ -27,21 +28,12 @@ using Poco::JSON::Object;
 
 namespace {
 
-std::string toBase64(const std::string& bytes) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder << bytes;
-    encoder.close();
-    return out.str();
-}
+std::string toBase64(const std::string& bytes) { return base64(bytes); }
 
 std::string fromBase64(const std::string& text) {
-    std::istringstream in(text);
-    Poco::Base64Decoder decoder(in);
-    std::ostringstream out;
-    out << decoder.rdbuf();
-    return out.str();
+    auto bytes = unbase64(text);
+    REQUIRE(bytes.has_value());
+    return *bytes;
 }
 
 /// The development person (the service made it in DIR/identity) as a PKCS#12 with \p password.

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "CliSupport.h"
+#include "kooperdoc/core/Base64.h"
 #include "StoreCliSupport.h"
 #include "TempDir.h"
 #include "kooperdoc/core/CanonicalJson.h"
@@ -26,21 +27,6 @@ using namespace kooperdoc;
 using namespace kooperdoc::testing;
 
 namespace {
-
-std::string base64(const std::string& bytes) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder << bytes;
-    encoder.close();
-    return out.str();
-}
-
-std::string unbase64(const std::string& text) {
-    std::istringstream in(text);
-    Poco::Base64Decoder decoder(in);
-    return std::string(std::istreambuf_iterator<char>(decoder), std::istreambuf_iterator<char>());
-}
 
 Poco::JSON::Object::Ptr jsonObject(const std::string& text) { return parseJson(text).extract<Poco::JSON::Object::Ptr>(); }
 
@@ -135,7 +121,7 @@ TEST_CASE("audit CLI: checkpoints are timestamped by the configured TSA, and aud
     }
     SECTION("one byte of the token changed") {
         writeFile(kd.file("tampered.json"), withTokens(trail, [&](const Poco::JSON::Object::Ptr& entry) {
-                      auto der = unbase64(entry->getValue<std::string>("checkpoint_timestamp"));
+                      auto der = unbase64(entry->getValue<std::string>("checkpoint_timestamp")).value();
                       // The imprint inside the signed TSTInfo: a change there is a change to what the TSA signed.
                       const auto imprint = sha256(entry->getValue<std::string>("checkpoint"));
                       const auto at = der.find(std::string(reinterpret_cast<const char*>(imprint.data()), imprint.size()));

@@ -58,6 +58,17 @@ void logIn(WebDriver& browser, const std::string& base, const std::string& login
     browser.follow("form.stack button[type=submit]");
 }
 
+/// Logs in with a one-time password and replaces it with \p chosen (the page that must come first).
+void setOwnPassword(WebDriver& browser, const std::string& base, const std::string& login, const std::string& oneTime,
+                    const std::string& chosen) {
+    logIn(browser, base, login, oneTime);
+    REQUIRE(browser.url().find("/haslo") != std::string::npos);
+    browser.type("#old_password", oneTime);
+    browser.type("#new_password", chosen);
+    browser.type("#repeat_password", chosen);
+    browser.follow("form.stack button[type=submit]");
+}
+
 /// The Set-Cookie header's value for \p name from a reply.
 std::string cookieOf(const Reply& reply, const std::string& name) {
     for (const auto& header : reply.setCookies) {
@@ -170,11 +181,7 @@ TEST_CASE("an animator and an auditor do their work in the browser", "[web][brow
     CHECK(browser.url().find("/logowanie") != std::string::npos);
 
     // The auditor: set a password, verify the signed PDF, read the trail with its proofs.
-    logIn(browser, base, "piotr.audyt", auditorPassword);
-    browser.type("#old_password", auditorPassword);
-    browser.type("#new_password", "Audyt-Kooperdoc-1");
-    browser.type("#repeat_password", "Audyt-Kooperdoc-1");
-    browser.follow("form.stack button[type=submit]");
+    setOwnPassword(browser, base, "piotr.audyt", auditorPassword, "Audyt-Kooperdoc-1");
     browser.go(base + "/weryfikacja");
     browser.type("#plik", api.dir() + "/podpisany.pdf");
     browser.follow("form[enctype] button[type=submit]");
@@ -185,7 +192,6 @@ TEST_CASE("an animator and an auditor do their work in the browser", "[web][brow
     shot("08-raport");
     browser.go(base + "/dokumenty/" + document + "/historia");
     CHECK(browser.text("p.result.ok").find("poprawny dowód") != std::string::npos);
-    const auto trail = browser.source();
     for (const std::string event : {"document.sealed", "document.downloaded", "document.upload_rejected", "document.upload_accepted"}) {
         INFO(event);
         CHECK(api.call("GET", "/v1/documents/" + document + "/audit", api.key("gops/auditor")).body.find(event) != std::string::npos);
@@ -196,11 +202,7 @@ TEST_CASE("an animator and an auditor do their work in the browser", "[web][brow
     browser.follow("header form.inline button");
 
     // The DPO finds a person by name in a POST (the URL stays clean) and sees their documents.
-    logIn(browser, base, "iod.gops", dpoPassword);
-    browser.type("#old_password", dpoPassword);
-    browser.type("#new_password", "Ochrona-Danych-2026");
-    browser.type("#repeat_password", "Ochrona-Danych-2026");
-    browser.follow("form.stack button[type=submit]");
+    setOwnPassword(browser, base, "iod.gops", dpoPassword, "Ochrona-Danych-2026");
     browser.go(base + "/iod/osoby");
     browser.type("#nazwisko", "Grzegorz Żurawski");
     browser.follow("form.stack button[type=submit]");
@@ -318,14 +320,6 @@ TEST_CASE("an administrator and a DPO look after the tenant in the browser", "[w
     std::filesystem::create_directories(downloads);
     WebDriver browser(downloads);
     const auto shot = [&](const std::string& name) { browser.screenshot(kArtifacts + "/" + name + ".png"); };
-    const auto setOwnPassword = [&](const std::string& login, const std::string& oneTime, const std::string& chosen) {
-        logIn(browser, base, login, oneTime);
-        REQUIRE(browser.url().find("/haslo") != std::string::npos);
-        browser.type("#old_password", oneTime);
-        browser.type("#new_password", chosen);
-        browser.type("#repeat_password", chosen);
-        browser.follow("form.stack button[type=submit]");
-    };
     const auto unlabelled = [&] {
         return browser.script("return String(Array.from(document.querySelectorAll('input:not([type=hidden]), select'))"
                               ".filter(e => !(e.labels && e.labels.length)).length)");
@@ -336,7 +330,7 @@ TEST_CASE("an administrator and a DPO look after the tenant in the browser", "[w
     };
 
     // The administrator sets a password and lands on the users' page.
-    setOwnPassword("admin.gops", adminPassword, "Administrator-2026");
+    setOwnPassword(browser, base, "admin.gops", adminPassword, "Administrator-2026");
     CHECK(browser.url().find("/admin/uzytkownicy") != std::string::npos);
     CHECK(unlabelled() == "0");
 
@@ -411,7 +405,7 @@ TEST_CASE("an administrator and a DPO look after the tenant in the browser", "[w
     browser.follow("header form.inline button");
 
     // The new animator's one-time password works once, and the admin's pages are not theirs.
-    setOwnPassword("marta.animator", martaPassword, "Animatorka-2026");
+    setOwnPassword(browser, base, "marta.animator", martaPassword, "Animatorka-2026");
     browser.go(base + "/admin/uzytkownicy");
     CHECK(browser.text("[role=alert] p") == "Twoja rola nie ma dostępu do tej strony.");
     browser.follow("header form.inline button");
@@ -446,7 +440,7 @@ TEST_CASE("an administrator and a DPO look after the tenant in the browser", "[w
     CHECK(api.call("GET", "/v1/keys", api.key("gops/admin")).body.find("bez-tokenu") == std::string::npos);
 
     // The DPO places a legal hold on a document and sees it listed.
-    setOwnPassword("iod.gops", dpoPassword, "Ochrona-Danych-2026");
+    setOwnPassword(browser, base, "iod.gops", dpoPassword, "Ochrona-Danych-2026");
     browser.go(base + "/iod/blokady");
     CHECK(unlabelled() == "0");
     browser.type("#document", document);

@@ -7,19 +7,17 @@
 // Cache-Control: no-store; the audit log names users and keys by id, never a login.
 #include "../Api.h"
 #include "../Http.h"
+#include "../TenantAdministration.h"
 #include "../Webhooks.h"
 
-#include <algorithm>
 #include <sstream>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
-#include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/service/SubjectExport.h"
-#include "kooperdoc/templates/TenantProfiles.h"
 
 namespace kooperdoc::server {
 namespace {
@@ -33,17 +31,6 @@ constexpr std::size_t kMaxAdminBody = 64 * 1024;
 
 Poco::Dynamic::Var optionalTime(const std::optional<std::int64_t>& epoch) {
     return epoch ? Poco::Dynamic::Var(service::isoTime(*epoch)) : Poco::Dynamic::Var();
-}
-
-/// RFC 6901: '~' and '/' in a member name are escaped in a pointer.
-std::string pointerTo(const std::string& member) {
-    std::string out = "/";
-    for (const char c : member) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
-    }
-    return out;
 }
 
 Object::Ptr jsonBody(RequestContext& ctx) {
@@ -64,8 +51,9 @@ std::string stringField(const Object::Ptr& body, const std::string& name, bool r
     return body->getValue<std::string>(name);
 }
 
-/// An input error of the library (kInvalidArgument: a bad role, login, label, URL) as the 422 of
-/// the field it came from; anything else goes on as it is.
+/// An input error of the library (kInvalidArgument: a bad role, login, label) as the 422 of the
+/// field it came from — the role's for auth.role_unknown, else \p pointer's; anything else goes
+/// on as it is.
 template <typename F>
 auto asViolation(const std::string& pointer, const std::string& messagePl, F&& call) -> decltype(call()) {
     try {
@@ -74,6 +62,7 @@ auto asViolation(const std::string& pointer, const std::string& messagePl, F&& c
         throw;
     } catch (const Error& e) {
         if (e.code() != ErrorCode::kInvalidArgument) throw;
+        if (e.reason() == "auth.role_unknown") throw ValidationError({Violation{"/role", e.reason(), "Nieznana rola.", e.what()}});
         throw ValidationError({Violation{pointer, e.reason(), messagePl, e.what()}});
     }
 }
@@ -96,13 +85,6 @@ Object::Ptr tenantJson(const storage::TenantRecord& tenant) {
     return o;
 }
 
-storage::TenantRecord callersTenant(const Api& api, const RequestContext& ctx) {
-    const auto tenant = api.store->repository().tenant(ctx.who().tenantId);
-    // A key outlives nothing: its tenant exists while it authenticates. Say so plainly if not.
-    if (!tenant) throw Error(ErrorCode::kNotFound, "storage.tenant_unknown", "the caller's tenant is gone");
-    return *tenant;
-}
-
 void getTenant(const Api& api, RequestContext& ctx) {
     http::sendJson(ctx.response, HTTPResponse::HTTP_OK, tenantJson(callersTenant(api, ctx)));
 }
@@ -112,25 +94,7 @@ void getTenant(const Api& api, RequestContext& ctx) {
 void putTenant(const Api& api, RequestContext& ctx) {
     http::requireMediaType(ctx.request, {"application/json"});
     const auto text = http::readBody(ctx.request, kMaxAdminBody);
-    const auto body = http::parseJsonObject(text);
-    std::vector<Violation> violations;
-    for (const auto& [name, value] : *body) {
-        Object single;
-        single.set(name, value);
-        std::ostringstream member;
-        single.stringify(member);
-        try {
-            templates::parseTenantProfile(member.str());
-        } catch (const Error& e) {
-            violations.push_back({pointerTo(name), e.reason(), "Nieprawidłowe pole profilu instytucji.", e.what()});
-        }
-    }
-    if (!violations.empty()) throw ValidationError(violations);
-    templates::parseTenantProfile(text);  // the whole, too: the one rule that decides what is printable
-    const auto& tenantId = callersTenant(api, ctx).id;
-    api.store->putTenant(tenantId, text, api.clock());
-    api.record(ctx, "config.changed", "", sha256Hex(text), {{"setting", "tenant"}, {"action", "updated"}});
-    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, tenantJson(callersTenant(api, ctx)));
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, tenantJson(replaceTenantProfile(api, ctx, text)));
 }
 
 // ------------------------------------------------------------------------------------- users
@@ -148,14 +112,6 @@ Object::Ptr userJson(const storage::UserRecord& user, std::int64_t now) {
     return o;
 }
 
-storage::UserRecord tenantUser(const Api& api, const RequestContext& ctx, const std::string& id) {
-    const auto user = api.store->repository().user(id);
-    if (!user || user->tenantId != ctx.who().tenantId) {
-        throw Error(ErrorCode::kNotFound, "auth.user_unknown", "no user " + id + " in this tenant");
-    }
-    return *user;
-}
-
 void listUsers(const Api& api, RequestContext& ctx) {
     Array::Ptr list = new Array;
     const auto now = api.clock();
@@ -171,34 +127,22 @@ void createUser(const Api& api, RequestContext& ctx) {
     const auto login = stringField(body, "login", true, violations);
     const auto roleText = stringField(body, "role", true, violations);
     if (!violations.empty()) throw ValidationError(violations);
-    const auto role = asViolation("/role", "Nieznana rola.", [&] { return parseRole(roleText); });
-    const auto issued = asViolation("/login", "Login ma od 3 do 64 znaków: małe litery a–z, cyfry, '.', '_' i '-'.",
-                                    [&] { return api.authenticator->createUser(ctx.who().tenantId, login, role, api.clock()); });
-    api.record(ctx, "key.changed", "", "", {{"user", issued.id}, {"action", "created"}, {"role", toString(role)}});
-    auto answer = userJson(tenantUser(api, ctx, issued.id), api.clock());
-    answer->set("one_time_password", issued.oneTimePassword);
-    ctx.response.set("Location", "/v1/users/" + issued.id);
+    const auto created = asViolation("/login", "Login ma od 3 do 64 znaków: małe litery a–z, cyfry, '.', '_' i '-'.",
+                                     [&] { return server::createUser(api, ctx, login, roleText); });
+    auto answer = userJson(created.user, api.clock());
+    answer->set("one_time_password", created.oneTimePassword);
+    ctx.response.set("Location", "/v1/users/" + created.user.id);
     sendSecret(ctx, HTTPResponse::HTTP_CREATED, answer);
 }
 
 void setUserDisabled(const Api& api, RequestContext& ctx, bool disabled) {
-    const auto& id = ctx.param("id");
-    tenantUser(api, ctx, id);
-    if (disabled && ctx.who().actorId == "user:" + id) {
-        throw Error(ErrorCode::kFailedPrecondition, "auth.self_disable", "an administrator cannot disable their own account");
-    }
-    api.authenticator->setUserDisabled(ctx.who().tenantId, id, disabled);
-    api.record(ctx, "key.changed", "", "", {{"user", id}, {"action", disabled ? "disabled" : "enabled"}});
-    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, userJson(tenantUser(api, ctx, id), api.clock()));
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, userJson(server::setUserDisabled(api, ctx, ctx.param("id"), disabled), api.clock()));
 }
 
 void resetPassword(const Api& api, RequestContext& ctx) {
-    const auto& id = ctx.param("id");
-    tenantUser(api, ctx, id);
-    const auto issued = api.authenticator->resetPassword(ctx.who().tenantId, id);
-    api.record(ctx, "key.changed", "", "", {{"user", id}, {"action", "password_reset"}});
-    auto answer = userJson(tenantUser(api, ctx, id), api.clock());
-    answer->set("one_time_password", issued.oneTimePassword);
+    const auto reset = server::resetPassword(api, ctx, ctx.param("id"));
+    auto answer = userJson(reset.user, api.clock());
+    answer->set("one_time_password", reset.oneTimePassword);
     sendSecret(ctx, HTTPResponse::HTTP_OK, answer);
 }
 
@@ -229,43 +173,19 @@ void createKey(const Api& api, RequestContext& ctx) {
     const auto roleText = stringField(body, "role", true, violations);
     const auto label = stringField(body, "label", false, violations);
     if (!violations.empty()) throw ValidationError(violations);
-    const auto role = asViolation("/role", "Nieznana rola.", [&] { return parseRole(roleText); });
-    const auto issued = asViolation("/label", "Etykieta ma najwyżej 200 bajtów i żadnych znaków sterujących.",
-                                    [&] { return api.authenticator->createApiKey(ctx.who().tenantId, role, label, api.clock()); });
-    api.record(ctx, "key.changed", "", "", {{"key", issued.id}, {"action", "created"}, {"role", toString(role)}});
-    Object::Ptr answer = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    for (const auto& key : api.authenticator->apiKeys(ctx.who().tenantId)) {
-        if (key.id == issued.id) answer = keyJson(key, ctx);
-    }
-    answer->set("secret", issued.secret);
+    const auto created = asViolation("/label", "Etykieta ma najwyżej 200 bajtów i żadnych znaków sterujących.",
+                                     [&] { return createApiKey(api, ctx, roleText, label); });
+    auto answer = keyJson(created.key, ctx);
+    answer->set("secret", created.secret);
     sendSecret(ctx, HTTPResponse::HTTP_CREATED, answer);
 }
 
-/// Decision: the key a request comes with cannot revoke itself (409 auth.key_in_use). Revoking
-/// one's own key by mistake would lock the tenant's admin out of the API; a rotation makes the
-/// new key first and revokes the old one with it (or with `kooperdoc admin revoke-key`).
+/// A key cannot revoke itself (409 auth.key_in_use; TenantAdministration.cpp says why).
 void revokeKey(const Api& api, RequestContext& ctx) {
-    const auto& id = ctx.param("id");
-    const auto keys = api.authenticator->apiKeys(ctx.who().tenantId);
-    const auto it = std::find_if(keys.begin(), keys.end(), [&](const storage::ApiKeyRecord& k) { return k.id == id; });
-    if (it == keys.end()) throw Error(ErrorCode::kNotFound, "auth.key_unknown", "no API key " + id + " in this tenant");
-    if (ctx.who().actorId == "key:" + id) {
-        throw Error(ErrorCode::kFailedPrecondition, "auth.key_in_use",
-                    "a key cannot revoke itself: revoke it with another admin key or `kooperdoc admin revoke-key`");
-    }
-    api.authenticator->revokeApiKey(ctx.who().tenantId, id, api.clock());
-    if (!it->revokedAt) api.record(ctx, "key.changed", "", "", {{"key", id}, {"action", "revoked"}});
-    for (const auto& key : api.authenticator->apiKeys(ctx.who().tenantId)) {
-        if (key.id == id) http::sendJson(ctx.response, HTTPResponse::HTTP_OK, keyJson(key, ctx));
-    }
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, keyJson(revokeApiKey(api, ctx, ctx.param("id")), ctx));
 }
 
 // ---------------------------------------------------------------------------------- webhooks
-
-WebhookDispatcher& dispatcher(const Api& api) {
-    if (api.webhooks == nullptr) throw Error(ErrorCode::kUnavailable, "webhook.unavailable", "webhooks are not set up");
-    return *api.webhooks;
-}
 
 Object::Ptr webhookJson(const storage::WebhookRecord& webhook) {
     // Never the secret, wrapped or not: it was shown once, at creation.
@@ -281,20 +201,9 @@ Object::Ptr webhookJson(const storage::WebhookRecord& webhook) {
     return o;
 }
 
-storage::WebhookRecord tenantWebhook(const Api& api, const RequestContext& ctx, const std::string& id) {
-    const auto webhook = api.store->repository().webhook(ctx.who().tenantId, id);
-    if (!webhook) throw Error(ErrorCode::kNotFound, "webhook.unknown", "no webhook " + id + " in this tenant");
-    return *webhook;
-}
-
-void recordWebhookChange(const Api& api, const RequestContext& ctx, const std::string& webhookId, const std::string& action) {
-    // The URL stays in the webhook's row; the log keeps its id.
-    api.record(ctx, "config.changed", "", "", {{"setting", "webhook"}, {"action", action}, {"webhook", webhookId}});
-}
-
 void listWebhooks(const Api& api, RequestContext& ctx) {
     Array::Ptr list = new Array;
-    for (const auto& webhook : dispatcher(api).webhooks(ctx.who().tenantId)) list->add(webhookJson(webhook));
+    for (const auto& webhook : webhookDispatcher(api).webhooks(ctx.who().tenantId)) list->add(webhookJson(webhook));
     Object::Ptr answer = new Object;
     answer->set("webhooks", list);
     http::sendJson(ctx.response, HTTPResponse::HTTP_OK, answer);
@@ -324,7 +233,7 @@ void createWebhook(const Api& api, RequestContext& ctx) {
     if (!violations.empty()) throw ValidationError(violations);
     CreatedWebhook created;
     try {
-        created = dispatcher(api).createWebhook(ctx.who().tenantId, url, events);
+        created = server::createWebhook(api, ctx, url, events);
     } catch (const Error& e) {
         if (e.reason() == "webhook.url_invalid") {
             throw ValidationError({Violation{"/url", e.reason(), "Adres musi mieć postać https://HOST/… bez użytkownika i hasła.", e.what()}});
@@ -334,7 +243,6 @@ void createWebhook(const Api& api, RequestContext& ctx) {
         }
         throw;
     }
-    recordWebhookChange(api, ctx, created.webhook.id, "created");
     auto answer = webhookJson(created.webhook);
     answer->set("secret", created.secret);
     ctx.response.set("Location", "/v1/webhooks/" + created.webhook.id);
@@ -342,21 +250,11 @@ void createWebhook(const Api& api, RequestContext& ctx) {
 }
 
 void deleteWebhook(const Api& api, RequestContext& ctx) {
-    const auto& id = ctx.param("id");
-    auto& webhooks = dispatcher(api);
-    const auto webhook = tenantWebhook(api, ctx, id);
-    webhooks.deleteWebhook(ctx.who().tenantId, id);
-    recordWebhookChange(api, ctx, id, "deleted");
-    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, webhookJson(webhook));
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, webhookJson(server::deleteWebhook(api, ctx, ctx.param("id"))));
 }
 
 void setWebhookEnabled(const Api& api, RequestContext& ctx, bool enabled) {
-    const auto& id = ctx.param("id");
-    auto& webhooks = dispatcher(api);
-    tenantWebhook(api, ctx, id);
-    webhooks.setWebhookEnabled(ctx.who().tenantId, id, enabled);
-    recordWebhookChange(api, ctx, id, enabled ? "enabled" : "disabled");
-    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, webhookJson(tenantWebhook(api, ctx, id)));
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, webhookJson(server::setWebhookEnabled(api, ctx, ctx.param("id"), enabled)));
 }
 
 Object::Ptr deliveryJson(const storage::WebhookDelivery& delivery) {
@@ -379,8 +277,8 @@ Object::Ptr deliveryJson(const storage::WebhookDelivery& delivery) {
 
 void listDeliveries(const Api& api, RequestContext& ctx) {
     const auto& id = ctx.param("id");
-    auto& webhooks = dispatcher(api);
-    tenantWebhook(api, ctx, id);
+    webhookDispatcher(api);
+    tenantWebhook(api, ctx, id);  // 503 and 404 come before a complaint about the limit
     std::size_t limit = 100;
     if (const auto text = ctx.queryValue("limit")) {
         std::size_t used = 0;
@@ -396,25 +294,14 @@ void listDeliveries(const Api& api, RequestContext& ctx) {
         limit = static_cast<std::size_t>(value);
     }
     Array::Ptr list = new Array;
-    for (const auto& delivery : webhooks.deliveries(ctx.who().tenantId, id, limit)) list->add(deliveryJson(delivery));
+    for (const auto& delivery : webhookLog(api, ctx, id, limit).deliveries) list->add(deliveryJson(delivery));
     Object::Ptr answer = new Object;
     answer->set("deliveries", list);
     http::sendJson(ctx.response, HTTPResponse::HTTP_OK, answer);
 }
 
 void redeliver(const Api& api, RequestContext& ctx) {
-    const auto& id = ctx.param("id");
-    const auto& deliveryId = ctx.param("delivery");
-    auto& webhooks = dispatcher(api);
-    tenantWebhook(api, ctx, id);
-    const auto delivery = api.store->repository().webhookDelivery(ctx.who().tenantId, deliveryId);
-    if (!delivery || delivery->webhookId != id) {
-        throw Error(ErrorCode::kNotFound, "webhook.delivery_unknown", "no delivery " + deliveryId + " of webhook " + id);
-    }
-    webhooks.redeliver(ctx.who().tenantId, deliveryId);
-    api.record(ctx, "config.changed", "", "",
-               {{"setting", "webhook"}, {"action", "redelivered"}, {"webhook", id}, {"delivery", deliveryId}});
-    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, deliveryJson(*api.store->repository().webhookDelivery(ctx.who().tenantId, deliveryId)));
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, deliveryJson(server::redeliver(api, ctx, ctx.param("id"), ctx.param("delivery"))));
 }
 
 }  // namespace

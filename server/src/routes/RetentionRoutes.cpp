@@ -6,6 +6,7 @@
 // writes disposal records (ids and hashes). Everything is scoped by the caller's tenant.
 #include "../Api.h"
 #include "../Http.h"
+#include "../TenantAdministration.h"
 
 #include <algorithm>
 
@@ -14,7 +15,6 @@
 
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/service/SubjectExport.h"
-#include "kooperdoc/storage/Keys.h"
 #include "kooperdoc/storage/Retention.h"
 
 namespace kooperdoc::server {
@@ -45,14 +45,7 @@ Object::Ptr optionalBody(const Api& api, RequestContext& ctx) {
 /// The row of `kooperdoc retention report --json`.
 Object::Ptr statusJson(const storage::RetentionStatus& s) {
     Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    o->set("document_id", s.documentId);
-    o->set("template_id", s.templateId);
-    o->set("rule", s.ruleId);
-    o->set("category", s.category);
-    o->set("action", s.action);
-    o->set("trigger_at", optionalTime(s.triggerAt));
-    o->set("ends_at", optionalTime(s.endsAt));
-    o->set("due", s.due);
+    service::setRetentionStatus(*o, s);
     o->set("blocked_by", optionalText(s.blockedBy));
     return o;
 }
@@ -70,12 +63,6 @@ Object::Ptr proposalJson(const storage::DisposalProposal& p) {
     for (const auto& item : p.items) items->add(statusJson(item));
     o->set("items", items);
     return o;
-}
-
-storage::DisposalProposal tenantProposal(const Api& api, const RequestContext& ctx, const std::string& id) {
-    const auto proposal = api.store->repository().disposalProposal(ctx.who().tenantId, id);
-    if (!proposal) throw Error(ErrorCode::kNotFound, "retention.proposal_unknown", "no disposal proposal " + id + " in this tenant");
-    return *proposal;
 }
 
 void report(const Api& api, RequestContext& ctx) {
@@ -99,14 +86,8 @@ void run(const Api& api, RequestContext& ctx) {
         }
         dryRun = body->getValue<bool>("dry_run");
     }
-    storage::RetentionSweep sweep(*api.store, *api.retention);
-    const auto proposal = sweep.run(ctx.who().tenantId, api.clock(), dryRun);
+    const auto proposal = runRetentionSweep(api, ctx, dryRun);
     const bool recorded = !dryRun && !proposal.items.empty();
-    if (recorded) {
-        for (const auto& item : proposal.items) {
-            api.record(ctx, "retention.proposed", item.documentId, "", {{"proposal", proposal.id}, {"rule", item.ruleId}});
-        }
-    }
     auto answer = proposalJson(proposal);
     if (!recorded) {
         answer->set("id", Poco::Dynamic::Var());
@@ -129,7 +110,7 @@ void listProposals(const Api& api, RequestContext& ctx) {
 /// is B or BE (409 retention.archive_consent_required without it). The approver is the caller.
 void approve(const Api& api, RequestContext& ctx) {
     const auto& id = ctx.param("id");
-    tenantProposal(api, ctx, id);
+    tenantProposal(api, ctx, id);  // 404 before any complaint about the body
     const auto body = optionalBody(api, ctx);
     std::string consent;
     if (body->has("archive_consent_ref") && !body->get("archive_consent_ref").isEmpty()) {
@@ -139,32 +120,19 @@ void approve(const Api& api, RequestContext& ctx) {
         }
         consent = body->getValue<std::string>("archive_consent_ref");
     }
-    storage::RetentionSweep sweep(*api.store, *api.retention);
-    sweep.approve(ctx.who().tenantId, id, ctx.who().actorId, consent, api.clock());
-    api.record(ctx, "retention.approved", "", "", {{"proposal", id}});
-    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, proposalJson(tenantProposal(api, ctx, id)));
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, proposalJson(approveProposal(api, ctx, id, consent)));
 }
 
 void reject(const Api& api, RequestContext& ctx) {
-    const auto& id = ctx.param("id");
-    tenantProposal(api, ctx, id);
-    storage::RetentionSweep sweep(*api.store, *api.retention);
-    sweep.reject(ctx.who().tenantId, id, ctx.who().actorId, api.clock());
-    api.record(ctx, "retention.rejected", "", "", {{"proposal", id}});
-    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, proposalJson(tenantProposal(api, ctx, id)));
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, proposalJson(rejectProposal(api, ctx, ctx.param("id"))));
 }
 
 /// Like `kooperdoc retention execute`: every approved item still due and not held now is erased;
 /// one disposal record per item either way.
 void execute(const Api& api, RequestContext& ctx) {
-    const auto& id = ctx.param("id");
-    tenantProposal(api, ctx, id);
-    storage::RetentionSweep sweep(*api.store, *api.retention);
-    const auto records = sweep.execute(ctx.who().tenantId, id, api.clock());
+    const auto executed = executeProposal(api, ctx, ctx.param("id"));
     Array::Ptr list = new Array;
-    for (const auto& r : records) {
-        api.record(ctx, "retention.executed", r.documentId, "",
-                   {{"proposal", id}, {"outcome", service::erasureGroundCode(r.outcome)}, {"record", r.id}});
+    for (const auto& r : executed.records) {
         Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
         o->set("record_id", r.id);
         o->set("document_id", r.documentId);
@@ -174,7 +142,7 @@ void execute(const Api& api, RequestContext& ctx) {
         o->set("revision_sha256", r.revisionSha256);
         list->add(o);
     }
-    auto answer = proposalJson(tenantProposal(api, ctx, id));
+    auto answer = proposalJson(executed.proposal);
     answer->set("records", list);
     http::sendJson(ctx.response, HTTPResponse::HTTP_OK, answer);
 }
@@ -209,30 +177,21 @@ void placeHold(const Api& api, RequestContext& ctx) {
         }
         return body->getValue<std::string>(name);
     };
-    storage::LegalHold hold;
-    hold.documentId = text("documentId");
-    hold.caseRef = text("caseNumber");
-    hold.reason = text("reason");
-    if (violations.empty() && hold.documentId.empty() == hold.caseRef.empty()) {
+    const auto documentId = text("documentId");
+    const auto caseNumber = text("caseNumber");
+    const auto reason = text("reason");
+    if (violations.empty() && documentId.empty() == caseNumber.empty()) {
         violations.push_back({"", "hold.target_invalid", "Podaj dokładnie jedno z pól: documentId albo caseNumber.",
                               "give exactly one of documentId and caseNumber"});
     }
     const bool reasonNotText = body->has("reason") && !body->get("reason").isEmpty() && !body->get("reason").isString();
-    if (hold.reason.empty() && !reasonNotText) {
+    if (reason.empty() && !reasonNotText) {
         violations.push_back({"/reason", "schema.required", "Podaj powód wstrzymania.", "reason is required"});
-    } else if (hold.reason.size() > kMaxReasonBytes) {
+    } else if (reason.size() > kMaxReasonBytes) {
         violations.push_back({"/reason", "request.too_long", "Powód ma najwyżej 1000 bajtów.", "reason has at most 1000 bytes"});
     }
     if (!violations.empty()) throw ValidationError(violations);
-    // A document of another tenant is answered like an unknown one.
-    if (!hold.documentId.empty()) hold.documentId = api.document(ctx, hold.documentId).id;
-    hold.id = storage::randomId();
-    hold.tenantId = ctx.who().tenantId;
-    hold.setBy = ctx.who().actorId;
-    hold.setAt = api.clock();
-    api.store->repository().placeHold(hold);
-    // The reason is free text in the hold's row; the log keeps the hold's id (as the CLI does).
-    api.record(ctx, "hold.placed", hold.documentId, "", {{"hold", hold.id}, {"scope", hold.documentId.empty() ? "case" : "document"}});
+    const auto hold = server::placeHold(api, ctx, documentId, caseNumber, reason);
     ctx.response.set("Location", "/v1/holds/" + hold.id);
     http::sendJson(ctx.response, HTTPResponse::HTTP_CREATED, holdJson(hold));
 }
@@ -247,12 +206,7 @@ void listHolds(const Api& api, RequestContext& ctx) {
 
 /// Clears an active hold (storage.hold_unknown, 404, for an unknown, cleared or foreign one).
 void clearHold(const Api& api, RequestContext& ctx) {
-    const auto& id = ctx.param("id");
-    api.store->repository().clearHold(ctx.who().tenantId, id, ctx.who().actorId, api.clock());
-    api.record(ctx, "hold.cleared", "", "", {{"hold", id}});
-    for (const auto& h : api.store->repository().legalHolds(ctx.who().tenantId)) {
-        if (h.id == id) http::sendJson(ctx.response, HTTPResponse::HTTP_OK, holdJson(h));
-    }
+    http::sendJson(ctx.response, HTTPResponse::HTTP_OK, holdJson(server::clearHold(api, ctx, ctx.param("id"))));
 }
 
 }  // namespace

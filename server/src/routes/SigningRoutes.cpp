@@ -14,11 +14,11 @@
 #include <sstream>
 
 #include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "kooperdoc/core/Base64.h"
 #include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/service/RevisionIntake.h"
@@ -39,14 +39,7 @@ using Poco::Net::HTTPResponse;
 /// for a person to find their card and PIN, short enough that a forgotten session is harmless.
 constexpr std::int64_t kRemoteSessionSeconds = 15 * 60;
 
-std::string base64(std::string_view bytes) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    encoder.close();
-    return out.str();
-}
+using kooperdoc::base64;
 
 /// Error{kInvalidArgument, "request.base64_invalid"} (400) naming \p pointer for text that is not base64.
 std::string unbase64(const std::string& text, const std::string& pointer) {

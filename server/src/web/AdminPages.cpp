@@ -13,8 +13,8 @@
 #include <Poco/JSON/Object.h>
 
 #include "../Http.h"
+#include "../TenantAdministration.h"
 #include "../Webhooks.h"
-#include "kooperdoc/core/Digest.h"
 #include "kooperdoc/core/Error.h"
 #include "kooperdoc/templates/TenantProfiles.h"
 
@@ -76,14 +76,6 @@ void sendSecretPage(RequestContext& ctx, const SecretPage& page, HTTPResponse::H
 
 // ------------------------------------------------------------------------------------- users
 
-storage::UserRecord tenantUser(const Api& api, const RequestContext& ctx, const std::string& id) {
-    const auto user = api.store->repository().user(id);
-    if (!user || user->tenantId != ctx.who().tenantId) {
-        throw Error(ErrorCode::kNotFound, "auth.user_unknown", "no user " + id + " in this tenant");
-    }
-    return *user;
-}
-
 void usersPage(const Api& api, RequestContext& ctx, const std::string& error = "", const std::string& login = "",
                HTTPResponse::HTTPStatus status = HTTPResponse::HTTP_OK) {
     const auto now = api.clock();
@@ -118,11 +110,9 @@ void usersPage(const Api& api, RequestContext& ctx, const std::string& error = "
 void createUser(const Api& api, RequestContext& ctx) {
     const auto form = readForm(ctx, kFormLimit);
     const auto login = form.field("login");
-    IssuedUser issued;
-    Role role{};
+    UserWithPassword created;
     try {
-        role = parseRole(form.field("role"));
-        issued = api.authenticator->createUser(ctx.who().tenantId, login, role, api.clock());
+        created = server::createUser(api, ctx, login, form.field("role"));
     } catch (const Error& e) {
         if (e.reason() == "auth.login_taken") {
             usersPage(api, ctx, "Ten login jest już zajęty.", login, HTTPResponse::HTTP_CONFLICT);
@@ -135,36 +125,27 @@ void createUser(const Api& api, RequestContext& ctx) {
                   login, HTTPResponse::HTTP_UNPROCESSABLE_ENTITY);
         return;
     }
-    api.record(ctx, "key.changed", "", "", {{"user", issued.id}, {"action", "created"}, {"role", toString(role)}});
     sendSecretPage(ctx,
-                   {"Nowe konto", "Utworzono konto", "Hasło jednorazowe", issued.oneTimePassword,
+                   {"Nowe konto", "Utworzono konto", "Hasło jednorazowe", created.oneTimePassword,
                     "Hasło jest pokazywane tylko ten jeden raz i nigdzie nie jest zapisane. Przekaż je osobie bezpiecznym kanałem; "
                     "przy pierwszym logowaniu musi ustawić własne hasło.",
                     "/admin/uzytkownicy", "Wróć do listy użytkowników",
-                    {{"Login", login}, {"Rola", roleName(toString(role))}}},
+                    {{"Login", login}, {"Rola", roleName(created.user.role)}}},
                    HTTPResponse::HTTP_CREATED);
 }
 
 void setUserDisabled(const Api& api, RequestContext& ctx, bool disabled) {
     readForm(ctx, kFormLimit);
-    const auto& id = ctx.param("id");
-    tenantUser(api, ctx, id);
-    if (disabled && ctx.who().actorId == "user:" + id) {
-        throw Error(ErrorCode::kFailedPrecondition, "auth.self_disable", "an administrator cannot disable their own account");
-    }
-    api.authenticator->setUserDisabled(ctx.who().tenantId, id, disabled);
-    api.record(ctx, "key.changed", "", "", {{"user", id}, {"action", disabled ? "disabled" : "enabled"}});
+    server::setUserDisabled(api, ctx, ctx.param("id"), disabled);
     redirect(ctx, std::string("/admin/uzytkownicy?komunikat=") + (disabled ? "konto-wylaczone" : "konto-wlaczone"));
 }
 
 void resetPassword(const Api& api, RequestContext& ctx) {
     readForm(ctx, kFormLimit);
-    const auto& id = ctx.param("id");
-    const auto user = tenantUser(api, ctx, id);
-    const auto issued = api.authenticator->resetPassword(ctx.who().tenantId, id);
-    api.record(ctx, "key.changed", "", "", {{"user", id}, {"action", "password_reset"}});
+    const auto reset = server::resetPassword(api, ctx, ctx.param("id"));
+    const auto& user = reset.user;
     sendSecretPage(ctx,
-                   {"Nowe hasło jednorazowe", "Ustawiono nowe hasło jednorazowe", "Hasło jednorazowe", issued.oneTimePassword,
+                   {"Nowe hasło jednorazowe", "Ustawiono nowe hasło jednorazowe", "Hasło jednorazowe", reset.oneTimePassword,
                     "Hasło jest pokazywane tylko ten jeden raz. Dotychczasowe sesje tej osoby zakończono; przy następnym "
                     "logowaniu musi ustawić własne hasło.",
                     "/admin/uzytkownicy", "Wróć do listy użytkowników", {{"Login", user.login}, {"Rola", roleName(user.role)}}},
@@ -196,11 +177,9 @@ void keysPage(const Api& api, RequestContext& ctx, const std::string& error = ""
 void createKey(const Api& api, RequestContext& ctx) {
     const auto form = readForm(ctx, kFormLimit);
     const auto label = form.field("label");
-    IssuedApiKey issued;
-    Role role{};
+    KeyWithSecret created;
     try {
-        role = parseRole(form.field("role"));
-        issued = api.authenticator->createApiKey(ctx.who().tenantId, role, label, api.clock());
+        created = createApiKey(api, ctx, form.field("role"), label);
     } catch (const Error& e) {
         if (e.code() != ErrorCode::kInvalidArgument) throw;
         keysPage(api, ctx,
@@ -208,25 +187,18 @@ void createKey(const Api& api, RequestContext& ctx) {
                  label, HTTPResponse::HTTP_UNPROCESSABLE_ENTITY);
         return;
     }
-    api.record(ctx, "key.changed", "", "", {{"key", issued.id}, {"action", "created"}, {"role", toString(role)}});
     sendSecretPage(ctx,
-                   {"Nowy klucz API", "Utworzono klucz API", "Klucz", issued.secret,
+                   {"Nowy klucz API", "Utworzono klucz API", "Klucz", created.secret,
                     "Klucz jest pokazywany tylko ten jeden raz: przechowujemy wyłącznie jego skrót. Wpisz go w konfigurację "
                     "systemu, który będzie go używał (nagłówek „Authorization: Bearer …”).",
                     "/admin/klucze", "Wróć do listy kluczy",
-                    {{"Identyfikator", issued.id}, {"Rola", roleName(toString(role))}, {"Opis", label}}},
+                    {{"Identyfikator", created.key.id}, {"Rola", roleName(created.key.role)}, {"Opis", label}}},
                    HTTPResponse::HTTP_CREATED);
 }
 
 void revokeKey(const Api& api, RequestContext& ctx) {
     readForm(ctx, kFormLimit);
-    const auto& id = ctx.param("id");
-    const auto keys = api.authenticator->apiKeys(ctx.who().tenantId);
-    const auto it = std::find_if(keys.begin(), keys.end(), [&](const storage::ApiKeyRecord& k) { return k.id == id; });
-    if (it == keys.end()) throw Error(ErrorCode::kNotFound, "auth.key_unknown", "no API key " + id + " in this tenant");
-    api.authenticator->revokeApiKey(ctx.who().tenantId, id, api.clock());
-    // Revoking twice changes nothing, so it is logged once.
-    if (!it->revokedAt) api.record(ctx, "key.changed", "", "", {{"key", id}, {"action", "revoked"}});
+    revokeApiKey(api, ctx, ctx.param("id"));
     redirect(ctx, "/admin/klucze?komunikat=klucz-odwolany");
 }
 
@@ -270,52 +242,39 @@ void tenantPage(RequestContext& ctx, const std::map<std::string, std::string>& v
     sendHtml(ctx, renderPage(ctx, "admin-tenant", "Ustawienia RODO jednostki", data), status);
 }
 
-storage::TenantRecord callersTenant(const Api& api, const RequestContext& ctx) {
-    const auto tenant = api.store->repository().tenant(ctx.who().tenantId);
-    if (!tenant) throw Error(ErrorCode::kNotFound, "storage.tenant_unknown", "the caller's tenant is gone");
-    return *tenant;
-}
-
 TenantProfile storedProfile(const storage::TenantRecord& tenant) {
     return tenant.profileJson.empty() ? TenantProfile{} : templates::parseTenantProfile(tenant.profileJson);
 }
 
 void showTenant(const Api& api, RequestContext& ctx) { tenantPage(ctx, storedProfile(callersTenant(api, ctx)).fields, {}); }
 
-/// Checked as PUT /v1/tenant checks it: every field on its own (so each error sits by its field),
-/// then the whole. An empty field is left out of the profile: clauses then print no such line.
+/// Checked as PUT /v1/tenant checks it (replaceTenantProfile): every field on its own, so each
+/// error sits by its field, then the whole. An empty field is left out of the profile: clauses
+/// then print no such line.
 void saveTenant(const Api& api, RequestContext& ctx) {
     const auto form = readForm(ctx, kFormLimit);
-    const auto tenant = callersTenant(api, ctx);
-    const auto stored = storedProfile(tenant);
+    const auto stored = storedProfile(callersTenant(api, ctx));
     Poco::JSON::Object profile(Poco::JSON_PRESERVE_KEY_ORDER);
     if (!stored.id.empty()) profile.set("id", stored.id);  // not on the form: kept as it was
-    std::map<std::string, std::string> values, errors;
+    std::map<std::string, std::string> values;
     for (std::size_t i = 0; i < TenantProfile::kFieldCount; ++i) {
         const std::string name = TenantProfile::kFieldNames[i];
-        const auto value = form.field(name);
-        values[name] = value;
-        if (value.empty()) continue;
-        Poco::JSON::Object single;
-        single.set(name, value);
-        std::ostringstream member;
-        single.stringify(member);
-        try {
-            templates::parseTenantProfile(member.str());
-        } catch (const Error&) {
-            errors[name] = name == "nip" ? "NIP ma błędną cyfrę kontrolną." : "Nieprawidłowa wartość.";
-        }
-        profile.set(name, value);
-    }
-    if (!errors.empty()) {
-        tenantPage(ctx, values, errors, HTTPResponse::HTTP_UNPROCESSABLE_ENTITY);
-        return;
+        values[name] = form.field(name);
+        if (!values[name].empty()) profile.set(name, values[name]);
     }
     std::ostringstream text;
     profile.stringify(text);
-    templates::parseTenantProfile(text.str());  // the whole, too: the one rule that decides what is printable
-    api.store->putTenant(tenant.id, text.str(), api.clock());
-    api.record(ctx, "config.changed", "", sha256Hex(text.str()), {{"setting", "tenant"}, {"action", "updated"}});
+    try {
+        replaceTenantProfile(api, ctx, text.str());
+    } catch (const ValidationError& e) {
+        std::map<std::string, std::string> errors;
+        for (const auto& violation : e.violations()) {
+            const auto name = violation.pointer.empty() ? std::string() : violation.pointer.substr(1);  // "/nip" → nip
+            errors[name] = name == "nip" ? "NIP ma błędną cyfrę kontrolną." : "Nieprawidłowa wartość.";
+        }
+        tenantPage(ctx, values, errors, HTTPResponse::HTTP_UNPROCESSABLE_ENTITY);
+        return;
+    }
     redirect(ctx, "/admin/jednostka?komunikat=zapisano");
 }
 
@@ -344,22 +303,6 @@ std::string deliveryStatusName(const std::string& status) {
     if (status == "delivered") return "dostarczono";
     if (status == "failed") return "nieudana";
     return status;
-}
-
-storage::WebhookRecord tenantWebhook(const Api& api, const RequestContext& ctx, const std::string& id) {
-    const auto webhook = api.store->repository().webhook(ctx.who().tenantId, id);
-    if (!webhook) throw Error(ErrorCode::kNotFound, "webhook.unknown", "no webhook " + id + " in this tenant");
-    return *webhook;
-}
-
-WebhookDispatcher& dispatcher(const Api& api) {
-    if (api.webhooks == nullptr) throw Error(ErrorCode::kUnavailable, "webhook.unavailable", "webhooks are not set up");
-    return *api.webhooks;
-}
-
-void recordWebhookChange(const Api& api, const RequestContext& ctx, const std::string& webhookId, const std::string& action) {
-    // As the admin API: the URL stays in the webhook's row, the log keeps its id.
-    api.record(ctx, "config.changed", "", "", {{"setting", "webhook"}, {"action", action}, {"webhook", webhookId}});
 }
 
 void webhooksPage(const Api& api, RequestContext& ctx, const std::string& error = "", const std::string& url = "",
@@ -399,7 +342,7 @@ void webhooksPage(const Api& api, RequestContext& ctx, const std::string& error 
 
 void createWebhook(const Api& api, RequestContext& ctx) {
     const auto form = readForm(ctx, kFormLimit);
-    auto& webhooks = dispatcher(api);
+    webhookDispatcher(api);  // 503 before anything else when webhooks are not set up
     const auto url = form.field("url");
     // One checkbox per event, each under its own name (a form's repeated names would collapse);
     // none ticked subscribes to all of them, as an empty list does in the API.
@@ -409,7 +352,7 @@ void createWebhook(const Api& api, RequestContext& ctx) {
     }
     CreatedWebhook created;
     try {
-        created = webhooks.createWebhook(ctx.who().tenantId, url, events);
+        created = server::createWebhook(api, ctx, url, events);
     } catch (const Error& e) {
         if (e.reason() != "webhook.url_invalid" && e.reason() != "webhook.event_unknown") throw;
         webhooksPage(api, ctx,
@@ -418,7 +361,6 @@ void createWebhook(const Api& api, RequestContext& ctx) {
                      url, HTTPResponse::HTTP_UNPROCESSABLE_ENTITY);
         return;
     }
-    recordWebhookChange(api, ctx, created.webhook.id, "created");
     sendSecretPage(ctx,
                    {"Nowy webhook", "Dodano webhook", "Sekret podpisu", created.secret,
                     "Sekret jest pokazywany tylko ten jeden raz. System odbierający sprawdza nim nagłówek Kooperdoc-Signature "
@@ -430,30 +372,21 @@ void createWebhook(const Api& api, RequestContext& ctx) {
 
 void deleteWebhook(const Api& api, RequestContext& ctx) {
     readForm(ctx, kFormLimit);
-    const auto& id = ctx.param("id");
-    auto& webhooks = dispatcher(api);
-    tenantWebhook(api, ctx, id);
-    webhooks.deleteWebhook(ctx.who().tenantId, id);
-    recordWebhookChange(api, ctx, id, "deleted");
+    server::deleteWebhook(api, ctx, ctx.param("id"));
     redirect(ctx, "/admin/webhooki?komunikat=webhook-usuniety");
 }
 
 void setWebhookEnabled(const Api& api, RequestContext& ctx, bool enabled) {
     readForm(ctx, kFormLimit);
-    const auto& id = ctx.param("id");
-    auto& webhooks = dispatcher(api);
-    tenantWebhook(api, ctx, id);
-    webhooks.setWebhookEnabled(ctx.who().tenantId, id, enabled);
-    recordWebhookChange(api, ctx, id, enabled ? "enabled" : "disabled");
+    server::setWebhookEnabled(api, ctx, ctx.param("id"), enabled);
     redirect(ctx, std::string("/admin/webhooki?komunikat=") + (enabled ? "webhook-wlaczony" : "webhook-wylaczony"));
 }
 
 void deliveriesPage(const Api& api, RequestContext& ctx) {
-    const auto& id = ctx.param("id");
-    auto& webhooks = dispatcher(api);
-    const auto webhook = tenantWebhook(api, ctx, id);
+    const auto log = webhookLog(api, ctx, ctx.param("id"), 100);
+    const auto& webhook = log.webhook;
     mustache::data rows{mustache::data::type::list};
-    for (const auto& delivery : webhooks.deliveries(ctx.who().tenantId, id, 100)) {
+    for (const auto& delivery : log.deliveries) {
         mustache::data row;
         row.set("deliveryId", delivery.id);
         row.set("event", eventLabel(delivery.eventType));
@@ -481,15 +414,7 @@ void deliveriesPage(const Api& api, RequestContext& ctx) {
 void redeliver(const Api& api, RequestContext& ctx) {
     readForm(ctx, kFormLimit);
     const auto& id = ctx.param("id");
-    const auto& deliveryId = ctx.param("delivery");
-    auto& webhooks = dispatcher(api);
-    tenantWebhook(api, ctx, id);
-    const auto delivery = api.store->repository().webhookDelivery(ctx.who().tenantId, deliveryId);
-    if (!delivery || delivery->webhookId != id) {
-        throw Error(ErrorCode::kNotFound, "webhook.delivery_unknown", "no delivery " + deliveryId + " of webhook " + id);
-    }
-    webhooks.redeliver(ctx.who().tenantId, deliveryId);
-    api.record(ctx, "config.changed", "", "", {{"setting", "webhook"}, {"action", "redelivered"}, {"webhook", id}, {"delivery", deliveryId}});
+    server::redeliver(api, ctx, id, ctx.param("delivery"));
     redirect(ctx, "/admin/webhooki/" + id + "?komunikat=ponowiono");
 }
 

@@ -7,9 +7,8 @@
 #include "Pages.h"
 
 #include "../Http.h"
+#include "../TenantAdministration.h"
 #include "kooperdoc/core/Error.h"
-#include "kooperdoc/service/SubjectExport.h"
-#include "kooperdoc/storage/Keys.h"
 #include "kooperdoc/storage/Retention.h"
 
 namespace kooperdoc::server::web {
@@ -118,68 +117,43 @@ void retentionPage(const Api& api, RequestContext& ctx, const std::string& error
     sendHtml(ctx, renderPage(ctx, "retention", "Retencja i brakowanie", data), status);
 }
 
-storage::DisposalProposal tenantProposal(const Api& api, const RequestContext& ctx, const std::string& id) {
-    const auto proposal = api.store->repository().disposalProposal(ctx.who().tenantId, id);
-    if (!proposal) throw Error(ErrorCode::kNotFound, "retention.proposal_unknown", "no disposal proposal " + id + " in this tenant");
-    return *proposal;
-}
-
 /// A sweep now, not a dry run: what is due and not held becomes one proposal (nothing is erased).
 void runSweep(const Api& api, RequestContext& ctx) {
     readForm(ctx, kFormLimit);
-    storage::RetentionSweep sweep(*api.store, *api.retention);
-    const auto proposal = sweep.run(ctx.who().tenantId, api.clock(), false);
-    if (proposal.items.empty()) {
-        redirect(ctx, "/iod/retencja?komunikat=nic-do-brakowania");
-        return;
-    }
-    for (const auto& item : proposal.items) {
-        api.record(ctx, "retention.proposed", item.documentId, "", {{"proposal", proposal.id}, {"rule", item.ruleId}});
-    }
-    redirect(ctx, "/iod/retencja?komunikat=propozycja-utworzona#propozycje");
+    const auto proposal = runRetentionSweep(api, ctx, false);
+    redirect(ctx, proposal.items.empty() ? "/iod/retencja?komunikat=nic-do-brakowania"
+                                         : "/iod/retencja?komunikat=propozycja-utworzona#propozycje");
 }
 
 void approve(const Api& api, RequestContext& ctx) {
     const auto form = readForm(ctx, kFormLimit);
     const auto& id = ctx.param("id");
-    tenantProposal(api, ctx, id);
+    tenantProposal(api, ctx, id);  // 404 before any complaint about the form
     const auto consent = form.field("archive_consent_ref");
     if (consent.size() > kMaxConsentRefBytes) {
         retentionPage(api, ctx, "Znak zgody archiwum ma najwyżej 200 bajtów.", HTTPResponse::HTTP_UNPROCESSABLE_ENTITY);
         return;
     }
-    storage::RetentionSweep sweep(*api.store, *api.retention);
     try {
-        sweep.approve(ctx.who().tenantId, id, ctx.who().actorId, consent, api.clock());
+        approveProposal(api, ctx, id, consent);
     } catch (const Error& e) {
         // The two refusals a person can fix from this page: said on it, beside the form.
         if (e.reason() != "retention.archive_consent_required" && e.reason() != "retention.proposal_state") throw;
         retentionPage(api, ctx, polishMessage(e), HTTPResponse::HTTP_CONFLICT);
         return;
     }
-    api.record(ctx, "retention.approved", "", "", {{"proposal", id}});
     redirect(ctx, "/iod/retencja?komunikat=propozycja-zatwierdzona#propozycje");
 }
 
 void reject(const Api& api, RequestContext& ctx) {
     readForm(ctx, kFormLimit);
-    const auto& id = ctx.param("id");
-    tenantProposal(api, ctx, id);
-    storage::RetentionSweep sweep(*api.store, *api.retention);
-    sweep.reject(ctx.who().tenantId, id, ctx.who().actorId, api.clock());
-    api.record(ctx, "retention.rejected", "", "", {{"proposal", id}});
+    rejectProposal(api, ctx, ctx.param("id"));
     redirect(ctx, "/iod/retencja?komunikat=propozycja-odrzucona#propozycje");
 }
 
 void execute(const Api& api, RequestContext& ctx) {
     readForm(ctx, kFormLimit);
-    const auto& id = ctx.param("id");
-    tenantProposal(api, ctx, id);
-    storage::RetentionSweep sweep(*api.store, *api.retention);
-    for (const auto& r : sweep.execute(ctx.who().tenantId, id, api.clock())) {
-        api.record(ctx, "retention.executed", r.documentId, "",
-                   {{"proposal", id}, {"outcome", service::erasureGroundCode(r.outcome)}, {"record", r.id}});
-    }
+    executeProposal(api, ctx, ctx.param("id"));
     redirect(ctx, "/iod/retencja?komunikat=propozycja-wykonana#propozycje");
 }
 
@@ -229,12 +203,11 @@ void placeHold(const Api& api, RequestContext& ctx) {
     } else if (input.reason.size() > kMaxReasonBytes) {
         error = "Powód ma najwyżej 1000 bajtów.";
     }
-    storage::LegalHold hold;
-    if (error.empty() && !input.document.empty()) {
+    if (error.empty()) {
         try {
-            // Another tenant's document is answered like an unknown one.
-            hold.documentId = api.document(ctx, input.document).id;
+            server::placeHold(api, ctx, input.document, input.caseNumber, input.reason);
         } catch (const Error& e) {
+            // Another tenant's document is answered like an unknown one.
             if (e.reason() != "storage.document_unknown") throw;
             error = polishMessage(e);
         }
@@ -243,23 +216,12 @@ void placeHold(const Api& api, RequestContext& ctx) {
         holdsPage(api, ctx, error, input, HTTPResponse::HTTP_UNPROCESSABLE_ENTITY);
         return;
     }
-    hold.caseRef = input.caseNumber;
-    hold.reason = input.reason;
-    hold.id = storage::randomId();
-    hold.tenantId = ctx.who().tenantId;
-    hold.setBy = ctx.who().actorId;
-    hold.setAt = api.clock();
-    api.store->repository().placeHold(hold);
-    // The reason is free text in the hold's row; the log keeps the hold's id (as the API does).
-    api.record(ctx, "hold.placed", hold.documentId, "", {{"hold", hold.id}, {"scope", hold.documentId.empty() ? "case" : "document"}});
     redirect(ctx, "/iod/blokady?komunikat=blokada-zalozona");
 }
 
 void clearHold(const Api& api, RequestContext& ctx) {
     readForm(ctx, kFormLimit);
-    const auto& id = ctx.param("id");
-    api.store->repository().clearHold(ctx.who().tenantId, id, ctx.who().actorId, api.clock());
-    api.record(ctx, "hold.cleared", "", "", {{"hold", id}});
+    server::clearHold(api, ctx, ctx.param("id"));
     redirect(ctx, "/iod/blokady?komunikat=blokada-zdjeta");
 }
 

@@ -20,6 +20,12 @@ std::string isoTime(std::int64_t epoch);
 /// A stored document's record as document lists, the API and the export manifest show it.
 Poco::JSON::Object::Ptr documentJson(const storage::DocumentRecord& document);
 
+/// A retention report row's members as `kooperdoc retention report --json` and GET
+/// /v1/retention/report show them ("document_id", "template_id", "rule", "category", "action",
+/// "trigger_at", "ends_at", "due"), set on \p o, whose key order the caller chose. "blocked_by" is
+/// the caller's to add: the API writes null when nothing blocks, the CLI leaves it out.
+void setRetentionStatus(Poco::JSON::Object& o, const storage::RetentionStatus& status);
+
 /// "archival_duty (GDPR art. 17(3)(b))" → "archival_duty": an erasure ground as the audit log
 /// takes it (codes only).
 std::string erasureGroundCode(const std::string& ground);

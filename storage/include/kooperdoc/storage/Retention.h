@@ -82,6 +82,13 @@ std::vector<RetentionStatus> retentionReport(Repository& repository, const std::
                                              const RetentionPolicies& policies, std::int64_t now);
 
 /// The sweep and the disposal workflow over one DocumentStore.
+/// Places a new legal hold (a random id) on one document or on a whole case: what `kooperdoc hold
+/// place`, POST /v1/holds and the DPO's page do alike. The caller has checked the document is
+/// the tenant's. Error{kInvalidArgument, "hold.target_invalid"} unless exactly one of
+/// \p documentId and \p caseRef is given.
+LegalHold placeLegalHold(Repository& repository, const std::string& tenantId, const std::string& documentId,
+                         const std::string& caseRef, const std::string& reason, const std::string& setBy, std::int64_t setAt);
+
 class RetentionSweep {
 public:
     RetentionSweep(DocumentStore& store, const RetentionPolicies& policies);

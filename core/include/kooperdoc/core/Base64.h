@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Base64 as the signed notes and the trail file write it: standard alphabet, padded, one line.
+// Base64 as Kooperdoc writes it everywhere (signed notes, the trail file, the master key file,
+// remote-signing states): standard alphabet, padded, one line.
 #pragma once
 
 #include <Poco/Base64Decoder.h>
@@ -11,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace kooperdoc::audit {
+namespace kooperdoc {
 
 inline std::string base64(std::string_view data) {
     std::ostringstream out;
@@ -36,4 +37,4 @@ inline std::optional<std::string> unbase64(const std::string& text) {
     }
 }
 
-}  // namespace kooperdoc::audit
+}  // namespace kooperdoc
