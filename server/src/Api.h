@@ -25,6 +25,7 @@
 #include "kooperdoc/server/Auth.h"
 #include "kooperdoc/server/SigningSetup.h"
 #include "kooperdoc/service/DocumentIssuer.h"
+#include "kooperdoc/service/RevisionIntake.h"
 #include "kooperdoc/signing/Timestamp.h"
 #include "kooperdoc/storage/DocumentStore.h"
 #include "kooperdoc/storage/Retention.h"
@@ -157,6 +158,27 @@ service::IssueResult issueDocument(const Api& api, const RequestContext& ctx, co
                                    const std::string& idempotencyKey);
 /// The answer to an issue: {"id", "replayed", "sha256", "subjects", "legal_basis", "archival_duty"}.
 Poco::JSON::Object::Ptr issuedJson(const service::IssueResult& result);
+
+/// A person's own PKCS#12, used once for one signature and never stored.
+struct Pkcs12Signing {
+    std::string field;
+    std::string pkcs12;
+    std::string password;
+    std::string reason, location;
+};
+struct ServiceSignature {
+    service::RevisionIntake intake;
+    std::string signedPdf;
+};
+/// Signs the document's newest revision in \p request.field at the service's PAdES level and
+/// stores it through the upload review (POST /v1/documents/{id}/sign and the web UI share it).
+/// What the signer sent is 422 with the library's reason (identity.bad_password,
+/// signature.field_unknown, …), a field already signed 409.
+ServiceSignature signWithPkcs12(const Api& api, const RequestContext& ctx, const std::string& documentId, const Pkcs12Signing& request);
+/// A PDF signed in the service (in-service or remote) through the same intake as an uploaded
+/// signed copy (review, storage, document.upload_accepted), then document.signed with \p method.
+service::RevisionIntake storeServiceSignature(const Api& api, const RequestContext& ctx, const std::string& documentId,
+                                              const std::string& signedPdf, const std::string& field, const std::string& method);
 
 /// The router with every route above (the handlers keep a reference to \p api).
 Router buildRouter(const Api& api);

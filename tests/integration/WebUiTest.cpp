@@ -169,6 +169,24 @@ TEST_CASE("an animator and an auditor do their work in the browser", "[web][brow
     CHECK(browser.text("#wynik p").find("wersję 2") != std::string::npos);
     CHECK(browser.count("tbody tr") == 2);
     shot("07-przyjety");
+
+    // Signing in the service with one's own PKCS#12: a wrong password is said at once and stores
+    // nothing; the right one signs the next empty field.
+    CHECK(browser.count("#pole option") >= 1);
+    const auto field = browser.script("return document.getElementById('pole').value");
+    browser.type("#p12", api.dir() + "/person.p12");
+    browser.type("#haslo_p12", "not-the-password");
+    browser.follow("form[action$='/podpisz'] button[type=submit]");
+    CHECK(browser.text("#wynik h2") == "Nie podpisano");
+    CHECK(browser.text("#wynik p") == "Nieprawidłowe hasło do pliku PKCS#12.");
+    CHECK(browser.count("tbody tr") == 2);
+    browser.type("#p12", api.dir() + "/person.p12");
+    browser.type("#haslo_p12", "secret");
+    browser.follow("form[action$='/podpisz'] button[type=submit]");
+    CHECK(browser.text("#wynik h2") == "Podpisano w Kooperdoc");
+    CHECK(browser.text("#wynik p").find("„" + field + "”") != std::string::npos);
+    CHECK(browser.count("tbody tr") == 3);
+    shot("07b-podpisany-w-kooperdoc");
     CHECK(api.call("GET", "/v1/documents/" + document, api.key("gops/auditor")).json()->getValue<std::string>("status") == "signed");
 
     // An animator has no verification page (403 page), and logs out.

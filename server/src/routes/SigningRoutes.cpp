@@ -143,15 +143,39 @@ Object::Ptr verdictOf(const Api& api, const std::string& pdf, const std::string&
     return verdict;
 }
 
-/// The signed PDF through the same intake as an uploaded signed copy (review, storage,
-/// document.upload_accepted), then document.signed saying how it was signed; answers 201.
-void storeSignedRevision(const Api& api, RequestContext& ctx, const std::string& documentId, const std::string& signedPdf,
-                         const std::string& field, const std::string& method) {
+}  // namespace
+
+service::RevisionIntake storeServiceSignature(const Api& api, const RequestContext& ctx, const std::string& documentId,
+                                              const std::string& signedPdf, const std::string& field, const std::string& method) {
     const auto intake = service::addRevision(*api.store, *api.log, api.actor(ctx), ctx.who().tenantId, documentId, signedPdf,
                                              "signed_upload", api.clock());
     if (!intake.accepted) throw Error(ErrorCode::kValidationFailed, intake.reason, intake.detail);
     api.record(ctx, "document.signed", documentId, intake.sha256,
                {{"revision", std::to_string(intake.revision)}, {"field", field}, {"method", method}});
+    return intake;
+}
+
+ServiceSignature signWithPkcs12(const Api& api, const RequestContext& ctx, const std::string& documentId, const Pkcs12Signing& request) {
+    const auto& setup = signingSetup(api);
+    // The key lives only in this identity, for this one signature: never stored, never logged.
+    const auto identity = signingStep([&] { return signing::SigningIdentity::fromPkcs12(request.pkcs12, request.password); });
+    signing::SignatureOptions options;
+    options.fieldName = request.field;
+    options.reason = request.reason;
+    options.location = request.location;
+    options.signingTimeEpoch = api.clock();
+    const auto newest = api.store->read(ctx.who().tenantId, documentId);
+    ServiceSignature result;
+    result.signedPdf = signingStep([&] { return signing::signAtLevel(newest, identity, options, setup.level, setup.context); });
+    result.intake = storeServiceSignature(api, ctx, documentId, result.signedPdf, request.field, "in_service");
+    return result;
+}
+
+namespace {
+
+/// The answer to a stored signature: 201 with the revision and the verifier's word on it.
+void sendStoredSignature(const Api& api, RequestContext& ctx, const std::string& documentId, const service::RevisionIntake& intake,
+                         const std::string& signedPdf, const std::string& field) {
     Object::Ptr answer = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
     answer->set("id", documentId);
     answer->set("revision", intake.revision);
@@ -166,21 +190,15 @@ void storeSignedRevision(const Api& api, RequestContext& ctx, const std::string&
 void signInService(const Api& api, RequestContext& ctx) {
     const auto body = jsonBody(api, ctx);
     const auto document = api.document(ctx, ctx.param("id"));
-    const auto field = requiredString(body, "field");
-    const auto pkcs12 = unbase64(requiredString(body, "pkcs12"), "/pkcs12");
-    std::string password = optionalString(body, "password");
-    const auto& setup = signingSetup(api);
-    // The key lives only in this identity, for this one signature: never stored, never logged.
-    const auto identity = signingStep([&] { return signing::SigningIdentity::fromPkcs12(pkcs12, password); });
-    password.assign(password.size(), '\0');
-    signing::SignatureOptions options;
-    options.fieldName = field;
-    options.reason = optionalString(body, "reason");
-    options.location = optionalString(body, "location");
-    options.signingTimeEpoch = api.clock();
-    const auto newest = api.store->read(ctx.who().tenantId, document.id);
-    const auto signedPdf = signingStep([&] { return signing::signAtLevel(newest, identity, options, setup.level, setup.context); });
-    storeSignedRevision(api, ctx, document.id, signedPdf, field, "in_service");
+    Pkcs12Signing request;
+    request.field = requiredString(body, "field");
+    request.pkcs12 = unbase64(requiredString(body, "pkcs12"), "/pkcs12");
+    request.password = optionalString(body, "password");
+    request.reason = optionalString(body, "reason");
+    request.location = optionalString(body, "location");
+    const auto signature = signWithPkcs12(api, ctx, document.id, request);
+    request.password.assign(request.password.size(), '\0');
+    sendStoredSignature(api, ctx, document.id, signature.intake, signature.signedPdf, request.field);
 }
 
 // --- remote signing: the sealed state --------------------------------------------------------
@@ -328,7 +346,8 @@ void finalizeRemote(const Api& api, RequestContext& ctx) {
     // slips in between is refused there (upload.not_ours), never overwritten.
     requireUnchanged(api, session);
     const auto signedPdf = signingStep([&] { return signing::finalizeRemoteSignature(session.state, setup.context); });
-    storeSignedRevision(api, ctx, document.id, signedPdf, session.state.field, "remote");
+    const auto intake = storeServiceSignature(api, ctx, document.id, signedPdf, session.state.field, "remote");
+    sendStoredSignature(api, ctx, document.id, intake, signedPdf, session.state.field);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "Pages.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -16,6 +17,7 @@
 #include "kooperdoc/service/AuditCard.h"
 #include "kooperdoc/service/RevisionIntake.h"
 #include "kooperdoc/templates/Catalog.h"
+#include "kooperdoc/verify/Verifier.h"
 
 namespace kooperdoc::server::web {
 namespace {
@@ -93,6 +95,24 @@ mustache::data documentDetail(const Api& api, const RequestContext& ctx, const s
         revisions.push_back(row);
     }
     data.set("revisions", revisions);
+    if (animator && available) {
+        // The fields still empty in the newest revision: what can be signed here.
+        mustache::data fields{mustache::data::type::list};
+        bool any = false;
+        try {
+            const auto report = verify::verifyPdf(api.store->read(ctx.who().tenantId, d.id), api.verifyOptions);
+            for (const auto& name : report.emptySignatureFields) {
+                mustache::data field;
+                field.set("name", name);
+                fields.push_back(field);
+                any = true;
+            }
+        } catch (const Error&) {
+            // An unreadable revision offers nothing to sign; the rest of the page still shows.
+        }
+        data.set("signFields", fields);
+        data.set("canSign", any);
+    }
     return data;
 }
 
@@ -145,6 +165,41 @@ void uploadSigned(const Api& api, RequestContext& ctx) {
              intake.accepted ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_UNPROCESSABLE_ENTITY);
 }
 
+void signHere(const Api& api, RequestContext& ctx) {
+    const auto d = api.document(ctx, ctx.param("id"));
+    const auto form = readForm(ctx, api.limits.maxBodyBytes);
+    if (!form.hasFile("p12")) throw Error(ErrorCode::kInvalidArgument, "upload.file_missing", "choose a PKCS#12 file");
+    Pkcs12Signing request;
+    request.field = form.field("pole");
+    request.pkcs12 = form.files.at("p12").bytes;
+    request.password = form.field("haslo_p12");
+    request.reason = form.field("powod");
+    std::optional<ServiceSignature> signature;
+    std::optional<Error> refusal;
+    try {
+        signature = signWithPkcs12(api, ctx, d.id, request);
+    } catch (const Error& e) {
+        // What the signer sent (a password, a file, a field) is answered on the same page.
+        if (e.code() != ErrorCode::kValidationFailed && e.code() != ErrorCode::kFailedPrecondition) throw;
+        refusal = e;
+    }
+    request.password.assign(request.password.size(), '\0');
+    auto data = documentDetail(api, ctx, *api.store->repository().document(ctx.who().tenantId, d.id));
+    auto status = HTTPResponse::HTTP_OK;
+    if (signature) {
+        data.set("signedHere", true);
+        data.set("field", request.field);
+        data.set("revision", std::to_string(signature->intake.revision));
+        data.set("newStatus", statusName(storage::toString(signature->intake.status)));
+    } else {
+        data.set("signRefused", true);
+        data.set("reason", polishMessage(*refusal));
+        data.set("reasonCode", refusal->reason());
+        status = http::statusFor(refusal->code());
+    }
+    sendHtml(ctx, renderPage(ctx, "document", "Dokument " + d.number, data), status);
+}
+
 void trailPage(const Api& api, RequestContext& ctx) {
     const auto d = api.document(ctx, ctx.param("id"));
     const auto trail = service::documentTrail(*api.log, d.id);
@@ -193,6 +248,7 @@ void addDocumentPages(Router& router, const Api& api) {
     router.add("GET", "/dokumenty/{id}", readers, [&api](RequestContext& ctx) { documentPage(api, ctx); });
     router.add("GET", "/dokumenty/{id}/pdf", roles({Role::kAnimator}), [&api](RequestContext& ctx) { downloadPdf(api, ctx); });
     router.add("POST", "/dokumenty/{id}/podpisany", roles({Role::kAnimator}), [&api](RequestContext& ctx) { uploadSigned(api, ctx); });
+    router.add("POST", "/dokumenty/{id}/podpisz", roles({Role::kAnimator}), [&api](RequestContext& ctx) { signHere(api, ctx); });
     router.add("GET", "/dokumenty/{id}/historia", readers, [&api](RequestContext& ctx) { trailPage(api, ctx); });
     router.add("GET", "/dokumenty/{id}/karta-audytu", readers, [&api](RequestContext& ctx) { trailCard(api, ctx); });
 }
