@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -56,6 +57,40 @@ void logIn(WebDriver& browser, const std::string& base, const std::string& login
     browser.type("#login", login);
     browser.type("#password", password);
     browser.follow("form.stack button[type=submit]");
+}
+
+/// An application/x-www-form-urlencoded body.
+std::string form(const std::map<std::string, std::string>& fields) {
+    std::string body;
+    for (const auto& [name, value] : fields) {
+        std::string encoded;
+        Poco::URI::encode(value, "&=+;%", encoded);
+        body += (body.empty() ? "" : "&") + name + "=" + encoded;
+    }
+    return body;
+}
+
+std::string cookieOf(const Reply& reply, const std::string& name);
+
+/// A session cookie ("kd_session=…") for a new user of \p role, logged in over plain HTTP with
+/// the one-time password, which is then replaced.
+std::string sessionOf(const Api& api, const std::string& login, const std::string& role) {
+    const auto oneTime = createUser(api, "gops", login, role);
+    const auto page = api.call("GET", "/logowanie");
+    const auto loginToken = cookieOf(page, "kd_login");
+    const auto in = api.call("POST", "/logowanie", "", form({{"login", login}, {"password", oneTime}, {"login_csrf", loginToken}}),
+                             "application/x-www-form-urlencoded", {{"Cookie", "kd_login=" + loginToken}});
+    REQUIRE(in.status == 303);
+    const auto cookie = "kd_session=" + cookieOf(in, "kd_session");
+    const auto passwordPage = api.call("GET", "/haslo", "", "", "", {{"Cookie", cookie}});
+    std::smatch m;
+    REQUIRE(std::regex_search(passwordPage.body, m, std::regex("name=\"csrf\" value=\"([^\"]+)\"")));
+    const auto changed = api.call("POST", "/haslo", "",
+                                  form({{"csrf", m[1]}, {"old_password", oneTime}, {"new_password", "Haslo-" + login + "-2026"},
+                                        {"repeat_password", "Haslo-" + login + "-2026"}}),
+                                  "application/x-www-form-urlencoded", {{"Cookie", cookie}});
+    REQUIRE(changed.status == 303);
+    return cookie;
 }
 
 /// Logs in with a one-time password and replaces it with \p chosen (the page that must come first).
@@ -234,15 +269,6 @@ TEST_CASE("the web session: cookie flags, CSRF, lock-out, roles and logins in th
     Api api(std::map<std::string, std::string>{{"kooperdoc.auth.max_failed_logins", "3"}});
     const auto password = createUser(api, "gops", "ewa.animator", "animator");
 
-    const auto form = [](const std::map<std::string, std::string>& fields) {
-        std::string body;
-        for (const auto& [name, value] : fields) {
-            std::string encoded;
-            Poco::URI::encode(value, "&=+;%", encoded);
-            body += (body.empty() ? "" : "&") + name + "=" + encoded;
-        }
-        return body;
-    };
     const auto loginPage = api.call("GET", "/logowanie");
     REQUIRE(loginPage.status == 200);
     CHECK(loginPage.header("Content-Security-Policy").find("default-src 'none'") != std::string::npos);
@@ -515,4 +541,54 @@ TEST_CASE("an administrator and a DPO look after the tenant in the browser", "[w
     CHECK(browser.text("#raport-liczba") == "Dokumentów: 1, w tym po terminie przechowywania: 0.");
     shot("23-iod-brakowanie-wykonane");
     CHECK(api.call("GET", "/v1/documents/" + document, api.key("gops/auditor")).json()->getValue<std::string>("status") == "erased");
+}
+
+TEST_CASE("every role meets every page as the page table says", "[web][roles]") {
+    Api api;
+    const auto document = api.newDocument();
+    const auto subject = subjectIdOf(api, "Zofia Kęsik");
+    std::map<std::string, std::string> sessions;
+    for (const std::string role : {"intake", "animator", "auditor", "dpo", "admin"}) sessions[role] = sessionOf(api, "osoba." + role, role);
+
+    // Page → the roles it is for besides admin ("*": every role).
+    const std::vector<std::pair<std::string, std::set<std::string>>> pages{
+        {"/haslo", {"*"}},
+        {"/dokumenty", {"animator", "auditor"}},
+        {"/dokumenty/" + document, {"animator", "auditor"}},
+        {"/dokumenty/" + document + "/pdf", {"animator"}},
+        {"/dokumenty/" + document + "/historia", {"animator", "auditor"}},
+        {"/dokumenty/" + document + "/karta-audytu", {"animator", "auditor"}},
+        {"/weryfikacja", {"auditor"}},
+        {"/iod/osoby", {"dpo"}},
+        {"/iod/osoby/" + subject + "/eksport", {"dpo"}},
+        {"/iod/osoby/" + subject + "/usun", {"dpo"}},
+        {"/iod/retencja", {"dpo"}},
+        {"/iod/blokady", {"dpo"}},
+        {"/admin/uzytkownicy", {}},
+        {"/admin/klucze", {}},
+        {"/admin/jednostka", {}},
+        {"/admin/webhooki", {}},
+    };
+    int cells = 0;
+    for (const auto& [path, allowedRoles] : pages) {
+        for (const auto& [role, cookie] : sessions) {
+            const bool allowed = role == "admin" || allowedRoles.count("*") == 1 || allowedRoles.count(role) == 1;
+            const auto reply = api.call("GET", path, "", "", "", {{"Cookie", cookie}});
+            INFO(role << " GET " << path << " → " << reply.status);
+            CHECK(reply.status == (allowed ? 200 : 403));
+            if (!allowed) CHECK(reply.body.find("Twoja rola nie ma dostępu do tej strony.") != std::string::npos);
+            ++cells;
+        }
+        // Without a session every page sends the browser to log in.
+        const auto anonymous = api.call("GET", path);
+        INFO("anonymous GET " << path);
+        CHECK(anonymous.status == 303);
+        CHECK(anonymous.header("Location").rfind("/logowanie?dalej=", 0) == 0);
+    }
+    CHECK(cells == 16 * 5);
+    // The home page sends each role to its work; intake accounts are told to use the API.
+    const std::map<std::string, std::string> homes{
+        {"animator", "/dokumenty"}, {"auditor", "/dokumenty"}, {"dpo", "/iod/osoby"}, {"admin", "/admin/uzytkownicy"}};
+    for (const auto& [role, home] : homes) CHECK(api.call("GET", "/", "", "", "", {{"Cookie", sessions[role]}}).header("Location") == home);
+    CHECK(api.call("GET", "/", "", "", "", {{"Cookie", sessions["intake"]}}).body.find("Konto systemowe") != std::string::npos);
 }
