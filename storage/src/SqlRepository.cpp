@@ -220,6 +220,13 @@ public:
         db_.inTransaction([&](Transaction& tx) {
             requireTenant(tx, d.tenantId);
             if (!d.idempotencyKey.empty()) {
+                // Two requests with one key at the same moment (two instances, a client's retry):
+                // on PostgreSQL both would miss the lookup and the second insert would fail on the
+                // unique index; a lock on the key makes the second wait and replay the first.
+                // SQLite's BEGIN IMMEDIATE serialises writers already.
+                if (db_.postgres()) {
+                    tx.execute("SELECT pg_advisory_xact_lock(7276, hashtext($1))", {d.tenantId + "\n" + d.idempotencyKey});
+                }
                 if (auto row = tx.single("SELECT id, request_sha256 FROM documents WHERE tenant_id = $1 AND idempotency_key = $2",
                                          {d.tenantId, d.idempotencyKey})) {
                     if (asText(row->at(1)) != d.requestSha256) {

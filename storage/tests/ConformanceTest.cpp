@@ -209,6 +209,47 @@ TEST_CASE("of two appends against the same newest revision at once exactly one i
     CHECK(store->sweepOrphanBlobs(std::chrono::seconds(0)) == 0);
 }
 
+TEST_CASE("one idempotency key stored by many writers at once makes one document and replays it to the rest", "[storage][conformance][concurrency]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    store->putTenant("ops-a", "{}", kNow);
+    for (int round = 0; round < 5; ++round) {
+        constexpr int kWriters = 6;
+        std::atomic<int> ready{0};
+        std::vector<InsertResult> results(kWriters);
+        std::vector<std::string> failures(kWriters);
+        std::vector<std::thread> writers;
+        const std::string key = "key-" + std::to_string(round);
+        for (int w = 0; w < kWriters; ++w) {
+            writers.emplace_back([&, w] {
+                auto r = request("ops-a", {kJan}, "%PDF-1.7 round " + std::to_string(round));
+                r.idempotencyKey = key;
+                r.requestSha256 = std::string(64, 'b');
+                ++ready;
+                while (ready < kWriters) std::this_thread::yield();
+                try {
+                    results[static_cast<std::size_t>(w)] = store->store(r);
+                } catch (const Error& e) {
+                    failures[static_cast<std::size_t>(w)] = e.reason() + ": " + e.what();
+                }
+            });
+        }
+        for (auto& t : writers) t.join();
+        std::set<std::string> ids;
+        int fresh = 0;
+        for (int w = 0; w < kWriters; ++w) {
+            INFO("writer " << w << ": " << failures[static_cast<std::size_t>(w)]);
+            CHECK(failures[static_cast<std::size_t>(w)].empty());
+            ids.insert(results[static_cast<std::size_t>(w)].documentId);
+            if (!results[static_cast<std::size_t>(w)].replayed) ++fresh;
+        }
+        CHECK(fresh == 1);
+        CHECK(ids.size() == 1);
+    }
+    // The losers' blobs went with their replays.
+    CHECK(store->blobs().list().size() == store->repository().referencedBlobs().size());
+}
+
 TEST_CASE("people are found by PESEL or name through the keyed index, one subject per PESEL", "[storage][conformance]") {
     Backend backend;
     auto store = backend.open(testMasterKey());

@@ -458,3 +458,30 @@ TEST_CASE("/readyz answers 503 while the database refuses connections, and ready
     CHECK(api.call("GET", "/v1/documents", api.key("gops/auditor")).status == 200);
 }
 #endif
+
+TEST_CASE("one Idempotency-Key sent many times at the same moment makes one document", "[api][idempotency]") {
+    Api api;
+    const auto intake = api.key("gops/intake");
+    const auto body = Api::sampleRequest("RACE-1");
+    constexpr int kRequests = 6;
+    std::vector<Reply> replies(kRequests);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kRequests; ++i) {
+        threads.emplace_back([&, i] { replies[static_cast<std::size_t>(i)] = api.create(intake, body, "race-key-1"); });
+    }
+    for (auto& t : threads) t.join();
+    std::set<std::string> ids;
+    int created = 0;
+    for (const auto& reply : replies) {
+        INFO(reply.status << " " << reply.body);
+        CHECK((reply.status == 201 || reply.status == 200));
+        if (reply.status == 201) ++created;
+        if (reply.status == 200 || reply.status == 201) ids.insert(reply.json()->getValue<std::string>("id"));
+    }
+    CHECK(created == 1);
+    CHECK(ids.size() == 1);
+    // And the store holds that one document for the case.
+    const auto list = api.call("GET", "/v1/documents?caseNumber=RACE-1", api.key("gops/auditor"));
+    REQUIRE(list.status == 200);
+    CHECK(list.json()->getArray("documents")->size() == 1);
+}
