@@ -113,13 +113,12 @@ public:
     std::string backendName() const override { return db_.postgres() ? "postgresql" : "sqlite"; }
 
     void putTenant(const TenantRecord& tenant) override {
+        // One statement: instances starting at once on an empty database may all create the same
+        // tenant; the first one's key stays, later ones only update the profile.
         db_.inTransaction([&](Transaction& tx) {
-            if (tx.single("SELECT id FROM tenants WHERE id = $1", {tenant.id})) {
-                tx.execute("UPDATE tenants SET profile_json = $1 WHERE id = $2", {tenant.profileJson, tenant.id});
-            } else {
-                tx.execute("INSERT INTO tenants (id, profile_json, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
-                           {tenant.id, tenant.profileJson, tenant.wrappedKey, tenant.createdAt});
-            }
+            tx.execute("INSERT INTO tenants (id, profile_json, wrapped_key, created_at) VALUES ($1, $2, $3, $4) "
+                       "ON CONFLICT (id) DO UPDATE SET profile_json = excluded.profile_json",
+                       {tenant.id, tenant.profileJson, tenant.wrappedKey, tenant.createdAt});
         });
     }
 

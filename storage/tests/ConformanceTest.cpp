@@ -250,6 +250,38 @@ TEST_CASE("one idempotency key stored by many writers at once makes one document
     CHECK(store->blobs().list().size() == store->repository().referencedBlobs().size());
 }
 
+TEST_CASE("a tenant put by many writers at once is one tenant with the first key", "[storage][conformance][concurrency]") {
+    Backend backend;
+    auto store = backend.open(testMasterKey());
+    for (int round = 0; round < 4; ++round) {
+        const std::string tenant = "ops-" + std::to_string(round);
+        constexpr int kWriters = 6;
+        std::atomic<int> ready{0};
+        std::atomic<int> failures{0};
+        std::vector<std::thread> writers;
+        for (int w = 0; w < kWriters; ++w) {
+            writers.emplace_back([&, w] {
+                ++ready;
+                while (ready < kWriters) std::this_thread::yield();
+                try {
+                    store->putTenant(tenant, "{\"name\":\"writer " + std::to_string(w) + "\"}", kNow);
+                } catch (const Error&) {
+                    ++failures;
+                }
+            });
+        }
+        for (auto& t : writers) t.join();
+        CHECK(failures == 0);
+        const auto stored = store->repository().tenant(tenant);
+        REQUIRE(stored.has_value());
+        // A later put changes the profile, never the key (documents under it stay readable).
+        store->putTenant(tenant, "{}", kNow + 1);
+        const auto again = store->repository().tenant(tenant);
+        CHECK(again->wrappedKey == stored->wrappedKey);
+        CHECK(again->profileJson == "{}");
+    }
+}
+
 TEST_CASE("people are found by PESEL or name through the keyed index, one subject per PESEL", "[storage][conformance]") {
     Backend backend;
     auto store = backend.open(testMasterKey());
